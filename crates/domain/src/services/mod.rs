@@ -1,0 +1,179 @@
+//! The use cases, one method each, grouped in three services: [`AuthService`] (getting and
+//! losing a session), [`AccountService`] (a signed-in user's own account) and
+//! [`AdminService`] (administrators over other accounts).
+
+mod account;
+mod admin;
+mod auth;
+
+pub use account::{
+    AccountService, ChangePassword, ChangePasswordError, ProfileUpdate, RevokeSessionError,
+    SessionView, UpdateProfileError,
+};
+pub use admin::{
+    AdminService, AuditListRequest, AuditPage, GetUserError, ListAuditError, ListUsersError,
+    ToggleActivationError, UpdateUserError, UserUpdate,
+};
+pub use auth::{
+    AuthService, AuthenticateError, LogIn, LogInError, LogOutError, RefreshError, SignUp,
+    SignUpError, SignedIn,
+};
+
+use crate::{
+    AccessClaims, AuditLog, ClientInfo, Clock, PasswordHasher, PasswordPolicy, RefreshSecret,
+    SecretGenerator, Session, SessionRepository, TokenIssuer, TokenPair, UnexpectedError, User,
+    UserRepository,
+};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// Every port the services need, as shared trait objects. Cloning is cheap.
+#[derive(Clone)]
+pub struct Ports {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Refresh-token sessions.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Access tokens.
+    pub tokens: Arc<dyn TokenIssuer>,
+    /// Refresh secrets.
+    pub secrets: Arc<dyn SecretGenerator>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Audit events with no other write to ride on.
+    pub audit: Arc<dyn AuditLog>,
+}
+
+/// When repeated login failures lock an account, and for how long.
+///
+/// ```
+/// use domain::LockoutPolicy;
+/// use time::Duration;
+///
+/// let policy = LockoutPolicy::default();
+/// assert_eq!(policy.lock_for(4), None);
+/// assert_eq!(policy.lock_for(5), Some(Duration::minutes(1)));
+/// assert_eq!(policy.lock_for(6), Some(Duration::minutes(2)));
+/// assert_eq!(policy.lock_for(9), Some(Duration::minutes(15)));
+/// assert_eq!(policy.lock_for(60), Some(Duration::minutes(15)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Consecutive failures that lock the account (default 5).
+    pub threshold: u32,
+    /// The first lock's length (default 1 minute); each further failure doubles it.
+    pub first_lock: Duration,
+    /// The longest lock (default 15 minutes).
+    pub max_lock: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self {
+            threshold: 5,
+            first_lock: Duration::minutes(1),
+            max_lock: Duration::minutes(15),
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// How long to lock an account after `failures` consecutive failures, if at all.
+    pub fn lock_for(&self, failures: u32) -> Option<Duration> {
+        if failures < self.threshold {
+            return None;
+        }
+        let doublings = (failures - self.threshold).min(30);
+        let lock = self.first_lock.saturating_mul(1_i32 << doublings);
+        Some(lock.min(self.max_lock))
+    }
+}
+
+/// Lifetimes and rules the services apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// How long an access token lives (default 15 minutes).
+    pub access_token_lifetime: Duration,
+    /// How long a refresh secret lives unused (default 7 days); each rotation renews it.
+    pub refresh_token_lifetime: Duration,
+    /// Login lockout.
+    pub lockout: LockoutPolicy,
+    /// Rules for new passwords.
+    pub password_policy: PasswordPolicy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime: Duration::minutes(15),
+            refresh_token_lifetime: Duration::days(7),
+            lockout: LockoutPolicy::default(),
+            password_policy: PasswordPolicy::default(),
+        }
+    }
+}
+
+/// What every service holds.
+#[derive(Clone)]
+struct Core {
+    ports: Ports,
+    settings: Arc<Settings>,
+}
+
+impl Core {
+    fn new(ports: Ports, settings: Settings) -> Self {
+        Self {
+            ports,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// A new session for `user` and the secret that renews it (not stored yet).
+    fn open_session(
+        &self,
+        user: &User,
+        now: OffsetDateTime,
+        client: ClientInfo,
+    ) -> (Session, RefreshSecret) {
+        let secret = self.ports.secrets.generate();
+        let session = Session::start(
+            user.id(),
+            self.ports.secrets.hash(&secret),
+            now,
+            self.settings.refresh_token_lifetime,
+            client,
+        );
+        (session, secret)
+    }
+
+    /// Signs an access token for `session` and pairs it with `refresh`.
+    fn token_pair(
+        &self,
+        user: &User,
+        session: &Session,
+        refresh: RefreshSecret,
+        now: OffsetDateTime,
+    ) -> Result<TokenPair, UnexpectedError> {
+        let claims = AccessClaims {
+            user_id: user.id(),
+            session_id: session.id,
+            role: user.role(),
+            issued_at: now,
+            expires_at: now + self.settings.access_token_lifetime,
+            token_id: Uuid::new_v4(),
+        };
+        let access = self.ports.tokens.issue(&claims)?;
+        Ok(TokenPair {
+            access,
+            refresh,
+            access_expires_at: claims.expires_at,
+            refresh_expires_at: session.expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
