@@ -37,7 +37,7 @@ pub trait UserRepository: Send + Sync {
     async fn insert(
         &self,
         user: &User,
-        first_session: Option<&Session>,
+        first_session: Option<Session>,
         event: &AuditEvent,
     ) -> Result<(), SaveUserError>;
 
@@ -99,7 +99,7 @@ pub trait UserRepository: Send + Sync {
         &self,
         id: UserId,
         at: OffsetDateTime,
-        rehashed: Option<&PasswordHash>,
+        rehashed: Option<PasswordHash>,
         session: &Session,
         event: &AuditEvent,
     ) -> Result<(), UnexpectedError>;

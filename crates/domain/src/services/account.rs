@@ -257,3 +257,315 @@ impl AccountService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::testing::{
+        Mocks, STRONG, client, now, principal, session_of, storage_down, user,
+    };
+    use crate::{AuditAction, PasswordHash, Role};
+    use pollster::block_on;
+    use time::Duration;
+
+    fn service(mocks: Mocks) -> AccountService {
+        AccountService::new(mocks.ports(), Settings::default())
+    }
+
+    #[test]
+    fn profile_is_the_callers_own_account() {
+        let caller = principal(Role::User);
+        assert_eq!(service(Mocks::new()).profile(&caller), caller.user);
+    }
+
+    #[test]
+    fn update_profile_reports_every_invalid_field() {
+        let update = ProfileUpdate {
+            email: Some("nope".into()),
+            full_name: Some("\u{7}".into()),
+        };
+        let error = block_on(service(Mocks::new()).update_profile(
+            &principal(Role::User),
+            update,
+            &client(),
+        ))
+        .unwrap_err();
+        let UpdateProfileError::Invalid(errors) = error else {
+            panic!("expected Invalid");
+        };
+        assert!(!errors.get("email").is_empty());
+        assert!(!errors.get("full_name").is_empty());
+    }
+
+    #[test]
+    fn update_profile_without_a_change_writes_nothing() {
+        let caller = principal(Role::User);
+        let mut mocks = Mocks::new();
+        mocks.users.expect_update().never();
+        let update = ProfileUpdate {
+            email: Some(" CALLER@example.com".into()),
+            full_name: Some("Ada Lovelace ".into()),
+        };
+        let user = block_on(service(mocks).update_profile(&caller, update, &client())).unwrap();
+        assert_eq!(user, caller.user);
+    }
+
+    #[test]
+    fn update_profile_saves_the_changed_fields_with_an_audit_event() {
+        let caller = principal(Role::User);
+        let id = caller.user_id();
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_update()
+            .withf(move |user, revoke_sessions, event| {
+                user.id() == id
+                    && user.email().as_str() == "new@example.com"
+                    && user.full_name().as_str() == "Ada Lovelace"
+                    && user.updated_at() == now()
+                    && !revoke_sessions
+                    && event.action == AuditAction::ProfileUpdated
+                    && event.details.contains_key("email")
+                    && !event.details.contains_key("full_name")
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let update = ProfileUpdate {
+            email: Some("New@Example.com".into()),
+            full_name: None,
+        };
+        let user = block_on(service(mocks).update_profile(&caller, update, &client())).unwrap();
+        assert_eq!(user.email().as_str(), "new@example.com");
+    }
+
+    #[test]
+    fn update_profile_reports_a_taken_email() {
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_update()
+            .returning(|_, _, _| Err(crate::SaveUserError::EmailTaken));
+        let update = ProfileUpdate {
+            email: Some("taken@example.com".into()),
+            full_name: None,
+        };
+        let error =
+            block_on(service(mocks).update_profile(&principal(Role::User), update, &client()))
+                .unwrap_err();
+        assert!(matches!(error, UpdateProfileError::EmailTaken));
+    }
+
+    fn change(old: &str, new: &str) -> ChangePassword {
+        ChangePassword {
+            old_password: PlaintextPassword::new(old),
+            new_password: PlaintextPassword::new(new),
+        }
+    }
+
+    #[test]
+    fn change_password_refuses_a_wrong_old_password() {
+        let mut mocks = Mocks::new();
+        mocks.hasher.expect_verify().returning(|_, _| Ok(false));
+        mocks.hasher.expect_hash().never();
+        let error = block_on(service(mocks).change_password(
+            &principal(Role::User),
+            change("wrong", STRONG),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(&error, ChangePasswordError::Invalid(errors)
+            if errors.get("old_password") == ["Your old password was entered incorrectly."] && errors.get("new_password").is_empty()));
+    }
+
+    #[test]
+    fn change_password_refuses_the_same_password() {
+        let mut mocks = Mocks::new();
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        let error = block_on(service(mocks).change_password(
+            &principal(Role::User),
+            change(STRONG, STRONG),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(&error, ChangePasswordError::Invalid(errors)
+            if errors.get("new_password") == ["The new password must differ from the old one."]));
+    }
+
+    #[test]
+    fn change_password_applies_the_policy_to_the_new_password() {
+        let mut mocks = Mocks::new();
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        let error = block_on(service(mocks).change_password(
+            &principal(Role::User),
+            change(STRONG, "password"),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(&error, ChangePasswordError::Invalid(errors)
+            if errors.get("new_password").contains(&"This password is too common.".to_owned())));
+    }
+
+    #[test]
+    fn change_password_revokes_every_session_and_continues_the_callers_under_a_new_id() {
+        let caller = principal(Role::User);
+        let (id, old_session, old_client) = (
+            caller.user_id(),
+            caller.session_id(),
+            caller.session.client.clone(),
+        );
+        let mut mocks = Mocks::new();
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        mocks
+            .hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("new-hash")));
+        mocks
+            .users
+            .expect_change_password()
+            .withf(move |user_id, hash, at, replacement, event| {
+                *user_id == id
+                    && hash.as_str() == "new-hash"
+                    && *at == now()
+                    && replacement.id != old_session
+                    && replacement.user_id == id
+                    && replacement.client == old_client
+                    && replacement.secret_hash.as_str() == "h:secret-0"
+                    && event.action == AuditAction::PasswordChanged
+            })
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(()));
+        let pair = block_on(service(mocks).change_password(
+            &caller,
+            change(STRONG, "quiet-walrus-ledger-47"),
+            &client(),
+        ))
+        .unwrap();
+        assert_eq!(pair.refresh.expose(), "secret-0");
+        assert_eq!(pair.refresh_expires_at, now() + Duration::days(7));
+    }
+
+    #[test]
+    fn change_password_reports_infrastructure_failures() {
+        let mut mocks = Mocks::new();
+        mocks
+            .hasher
+            .expect_verify()
+            .returning(|_, _| Err(storage_down()));
+        let error = block_on(service(mocks).change_password(
+            &principal(Role::User),
+            change(STRONG, "quiet-walrus-ledger-47"),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(error, ChangePasswordError::Unexpected(_)));
+    }
+
+    #[test]
+    fn list_sessions_flags_the_current_one() {
+        let caller = principal(Role::User);
+        let other = session_of(&caller.user);
+        let sessions = vec![caller.session.clone(), other.clone()];
+        let id = caller.user_id();
+        let mut mocks = Mocks::new();
+        mocks
+            .sessions
+            .expect_list_live()
+            .withf(move |user_id, at| *user_id == id && *at == now())
+            .returning(move |_, _| Ok(sessions.clone()));
+        let views = block_on(service(mocks).list_sessions(&caller)).unwrap();
+        assert_eq!(views.len(), 2);
+        assert!(views[0].current);
+        assert!(!views[1].current);
+        assert_eq!(views[1].session, other);
+    }
+
+    fn revoke(
+        found: Option<(Session, crate::User)>,
+        revoked: bool,
+    ) -> (Result<(), RevokeSessionError>, crate::SessionId) {
+        let caller = principal(Role::User);
+        let target = found
+            .as_ref()
+            .map_or_else(crate::SessionId::new, |(session, _)| session.id);
+        let mut mocks = Mocks::new();
+        mocks
+            .sessions
+            .expect_find_with_user()
+            .returning(move |_| Ok(found.clone()));
+        mocks
+            .sessions
+            .expect_revoke()
+            .withf(move |id, _, event| *id == target && event.action == AuditAction::SessionRevoked)
+            .returning(move |_, _, _| Ok(revoked));
+        (
+            block_on(service(mocks).revoke_session(&caller, target, &client())),
+            target,
+        )
+    }
+
+    #[test]
+    fn revoke_session_ends_one_of_the_callers_sessions() {
+        let owner = principal(Role::User);
+        let mut mocks = Mocks::new();
+        let session = session_of(&owner.user);
+        let (stored_session, stored_user) = (session.clone(), owner.user.clone());
+        mocks
+            .sessions
+            .expect_find_with_user()
+            .returning(move |_| Ok(Some((stored_session.clone(), stored_user.clone()))));
+        mocks
+            .sessions
+            .expect_revoke()
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        block_on(service(mocks).revoke_session(&owner, session.id, &client())).unwrap();
+    }
+
+    #[test]
+    fn revoke_session_hides_sessions_that_are_not_the_callers() {
+        let stranger = user("stranger@example.com", Role::User);
+        let (result, _) = revoke(Some((session_of(&stranger), stranger)), true);
+        assert!(matches!(result, Err(RevokeSessionError::NotFound)));
+        let (result, _) = revoke(None, true);
+        assert!(matches!(result, Err(RevokeSessionError::NotFound)));
+    }
+
+    #[test]
+    fn revoke_session_refuses_an_ended_session() {
+        let owner = principal(Role::User);
+        for tweak in [
+            (|session: &mut Session| session.revoked_at = Some(now())) as fn(&mut Session),
+            |session: &mut Session| session.expires_at = now(),
+        ] {
+            let mut session = session_of(&owner.user);
+            tweak(&mut session);
+            let stored = (session.clone(), owner.user.clone());
+            let mut mocks = Mocks::new();
+            mocks
+                .sessions
+                .expect_find_with_user()
+                .returning(move |_| Ok(Some(stored.clone())));
+            mocks.sessions.expect_revoke().never();
+            let result = block_on(service(mocks).revoke_session(&owner, session.id, &client()));
+            assert!(matches!(result, Err(RevokeSessionError::NotFound)));
+        }
+    }
+
+    #[test]
+    fn revoke_session_lost_to_a_concurrent_revocation_is_not_found() {
+        let owner = principal(Role::User);
+        let session = session_of(&owner.user);
+        let stored = (session.clone(), owner.user.clone());
+        let mut mocks = Mocks::new();
+        mocks
+            .sessions
+            .expect_find_with_user()
+            .returning(move |_| Ok(Some(stored.clone())));
+        mocks
+            .sessions
+            .expect_revoke()
+            .returning(|_, _, _| Ok(false));
+        let result = block_on(service(mocks).revoke_session(&owner, session.id, &client()));
+        assert!(matches!(result, Err(RevokeSessionError::NotFound)));
+    }
+}

@@ -417,3 +417,558 @@ impl AdminService {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::testing::{Mocks, STRONG, client, now, principal, storage_down, user};
+    use crate::{AuditSlice, PasswordHash, PlaintextPassword, UserOrdering, UserSlice};
+    use pollster::block_on;
+
+    fn service(mocks: Mocks) -> AdminService {
+        AdminService::new(mocks.ports(), Settings::default())
+    }
+
+    fn users(count: usize) -> Vec<User> {
+        (0..count)
+            .map(|n| user(&format!("user{n}@example.com"), Role::User))
+            .collect()
+    }
+
+    // ---- list users ----
+
+    #[test]
+    fn plain_users_may_not_list_users() {
+        let mut mocks = Mocks::new();
+        mocks.users.expect_list().never();
+        let error = block_on(
+            service(mocks).list_users(&principal(Role::User), &ListUsersRequest::default()),
+        )
+        .unwrap_err();
+        assert!(matches!(error, ListUsersError::Forbidden));
+    }
+
+    #[test]
+    fn list_users_reports_malformed_filters() {
+        let request = ListUsersRequest {
+            role: Some("root".into()),
+            ..ListUsersRequest::default()
+        };
+        let error = block_on(service(Mocks::new()).list_users(&principal(Role::Admin), &request))
+            .unwrap_err();
+        assert!(
+            matches!(error, ListUsersError::InvalidQuery(errors) if !errors.get("role").is_empty())
+        );
+    }
+
+    #[test]
+    fn list_users_reports_a_malformed_page_as_no_such_page() {
+        let request = ListUsersRequest {
+            page: Some("zero".into()),
+            ..ListUsersRequest::default()
+        };
+        let error = block_on(service(Mocks::new()).list_users(&principal(Role::Admin), &request))
+            .unwrap_err();
+        assert!(matches!(error, ListUsersError::PageNotFound));
+    }
+
+    #[test]
+    fn list_users_reports_a_page_past_the_end() {
+        let mut mocks = Mocks::new();
+        mocks.users.expect_list().returning(|_| {
+            Ok(UserSlice {
+                users: Vec::new(),
+                total: 12,
+                has_more: false,
+            })
+        });
+        let request = ListUsersRequest {
+            page: Some("3".into()),
+            ..ListUsersRequest::default()
+        };
+        let error =
+            block_on(service(mocks).list_users(&principal(Role::Admin), &request)).unwrap_err();
+        assert!(matches!(error, ListUsersError::PageNotFound));
+    }
+
+    #[test]
+    fn an_empty_first_page_exists() {
+        let mut mocks = Mocks::new();
+        mocks.users.expect_list().returning(|_| {
+            Ok(UserSlice {
+                users: Vec::new(),
+                total: 0,
+                has_more: false,
+            })
+        });
+        let page = block_on(
+            service(mocks).list_users(&principal(Role::Admin), &ListUsersRequest::default()),
+        )
+        .unwrap();
+        assert_eq!(page.total, 0);
+        assert_eq!(page.number, Some(1));
+        assert!(!page.has_next && !page.has_previous);
+        assert_eq!(page.next_cursor, None);
+    }
+
+    #[test]
+    fn list_users_returns_the_page_with_its_neighbours_and_next_cursor() {
+        let listed = users(10);
+        let last = listed[9].clone();
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_list()
+            .withf(|query| {
+                query.page
+                    == PageRequest::Number {
+                        number: 2,
+                        size: 10,
+                    }
+                    && query.ordering == UserOrdering::Email
+                    && query.filter.search.as_deref() == Some("ada")
+            })
+            .returning(move |_| {
+                Ok(UserSlice {
+                    users: listed.clone(),
+                    total: 35,
+                    has_more: true,
+                })
+            });
+        let request = ListUsersRequest {
+            page: Some("2".into()),
+            search: Some("ADA".into()),
+            ordering: Some("email".into()),
+            ..ListUsersRequest::default()
+        };
+        let page = block_on(service(mocks).list_users(&principal(Role::Admin), &request)).unwrap();
+        assert_eq!(page.users.len(), 10);
+        assert_eq!(page.total, 35);
+        assert_eq!((page.number, page.size), (Some(2), 10));
+        assert!(page.has_next && page.has_previous);
+        assert_eq!(
+            page.next_cursor,
+            Some(UserCursor::after(&last, UserOrdering::Email))
+        );
+    }
+
+    #[test]
+    fn list_users_by_cursor_continues_after_it() {
+        let cursor = UserCursor::after(&users(1)[0], UserOrdering::DateJoinedDesc);
+        let expected = cursor.clone();
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_list()
+            .withf(move |query| {
+                query.page
+                    == PageRequest::After {
+                        cursor: expected.clone(),
+                        size: 10,
+                    }
+            })
+            .returning(|_| {
+                Ok(UserSlice {
+                    users: users(3),
+                    total: 13,
+                    has_more: false,
+                })
+            });
+        let request = ListUsersRequest {
+            cursor: Some(cursor.to_token()),
+            ..ListUsersRequest::default()
+        };
+        let page = block_on(service(mocks).list_users(&principal(Role::Admin), &request)).unwrap();
+        assert_eq!(page.number, None);
+        assert!(!page.has_next && !page.has_previous);
+        assert_eq!(page.next_cursor, None);
+    }
+
+    // ---- get user ----
+
+    #[test]
+    fn get_user_is_for_admins_and_reports_unknown_ids() {
+        let error = block_on(service(Mocks::new()).get_user(&principal(Role::User), UserId::new()))
+            .unwrap_err();
+        assert!(matches!(error, GetUserError::Forbidden));
+
+        let mut mocks = Mocks::new();
+        mocks.users.expect_find_by_id().returning(|_| Ok(None));
+        let error =
+            block_on(service(mocks).get_user(&principal(Role::Admin), UserId::new())).unwrap_err();
+        assert!(matches!(error, GetUserError::NotFound));
+
+        let target = user("target@example.com", Role::User);
+        let found = target.clone();
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(found.clone())));
+        assert_eq!(
+            block_on(service(mocks).get_user(&principal(Role::Admin), target.id())).unwrap(),
+            target
+        );
+    }
+
+    // ---- update user ----
+
+    fn update(role: Option<&str>, is_active: Option<bool>, full_name: Option<&str>) -> UserUpdate {
+        UserUpdate {
+            role: role.map(Into::into),
+            is_active,
+            full_name: full_name.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn update_user_is_for_admins() {
+        let error = block_on(service(Mocks::new()).update_user(
+            &principal(Role::User),
+            UserId::new(),
+            update(Some("admin"), None, None),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(error, UpdateUserError::Forbidden));
+    }
+
+    #[test]
+    fn update_user_reports_every_invalid_field() {
+        let error = block_on(service(Mocks::new()).update_user(
+            &principal(Role::Admin),
+            UserId::new(),
+            update(Some("root"), None, Some("")),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(error, UpdateUserError::Invalid(errors)
+            if !errors.get("role").is_empty() && !errors.get("full_name").is_empty()));
+    }
+
+    #[test]
+    fn update_user_reports_unknown_ids() {
+        let mut mocks = Mocks::new();
+        mocks.users.expect_find_by_id().returning(|_| Ok(None));
+        let error = block_on(service(mocks).update_user(
+            &principal(Role::Admin),
+            UserId::new(),
+            update(None, Some(true), None),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(error, UpdateUserError::NotFound));
+    }
+
+    #[test]
+    fn admins_may_not_demote_or_deactivate_themselves() {
+        let caller = principal(Role::Admin);
+        for change in [
+            update(Some("user"), None, None),
+            update(None, Some(false), None),
+        ] {
+            let myself = caller.user.clone();
+            let mut mocks = Mocks::new();
+            mocks
+                .users
+                .expect_find_by_id()
+                .returning(move |_| Ok(Some(myself.clone())));
+            mocks.users.expect_update().never();
+            let error =
+                block_on(service(mocks).update_user(&caller, caller.user_id(), change, &client()))
+                    .unwrap_err();
+            assert!(matches!(error, UpdateUserError::OwnAccount));
+        }
+    }
+
+    #[test]
+    fn admins_may_rename_themselves() {
+        let caller = principal(Role::Admin);
+        let myself = caller.user.clone();
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(myself.clone())));
+        mocks
+            .users
+            .expect_update()
+            .withf(|user, revoke, _| user.full_name().as_str() == "Countess" && !revoke)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let updated = block_on(service(mocks).update_user(
+            &caller,
+            caller.user_id(),
+            update(Some("admin"), Some(true), Some("Countess")),
+            &client(),
+        ))
+        .unwrap();
+        assert_eq!(updated.role(), Role::Admin);
+    }
+
+    #[test]
+    fn deactivating_through_update_revokes_every_session() {
+        let caller = principal(Role::Admin);
+        let target = user("target@example.com", Role::User);
+        let (found, target_id, actor) = (target.clone(), target.id(), caller.user_id());
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(found.clone())));
+        mocks
+            .users
+            .expect_update()
+            .withf(move |user, revoke_sessions, event| {
+                user.id() == target_id
+                    && !user.is_active()
+                    && user.role() == Role::Admin
+                    && user.updated_at() == now()
+                    && *revoke_sessions
+                    && event.action == AuditAction::UserUpdated
+                    && event.actor == Some(actor)
+                    && event.target == Some(target_id)
+                    && event.details["role"] == "admin"
+                    && event.details["is_active"] == "false"
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let updated = block_on(service(mocks).update_user(
+            &caller,
+            target_id,
+            update(Some("admin"), Some(false), None),
+            &client(),
+        ))
+        .unwrap();
+        assert!(!updated.is_active());
+    }
+
+    #[test]
+    fn update_user_reports_infrastructure_failures() {
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_find_by_id()
+            .returning(|_| Err(storage_down()));
+        let error = block_on(service(mocks).update_user(
+            &principal(Role::Admin),
+            UserId::new(),
+            update(None, Some(true), None),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(error, UpdateUserError::Unexpected(_)));
+    }
+
+    // ---- toggle activation ----
+
+    #[test]
+    fn toggle_activation_is_for_admins_and_reports_unknown_ids() {
+        let error = block_on(service(Mocks::new()).toggle_activation(
+            &principal(Role::User),
+            UserId::new(),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(error, ToggleActivationError::Forbidden));
+
+        let mut mocks = Mocks::new();
+        mocks.users.expect_find_by_id().returning(|_| Ok(None));
+        let error = block_on(service(mocks).toggle_activation(
+            &principal(Role::Admin),
+            UserId::new(),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(error, ToggleActivationError::NotFound));
+    }
+
+    #[test]
+    fn toggle_activation_never_touches_the_admins_own_account() {
+        let caller = principal(Role::Admin);
+        let myself = caller.user.clone();
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(myself.clone())));
+        mocks.users.expect_update().never();
+        let error =
+            block_on(service(mocks).toggle_activation(&caller, caller.user_id(), &client()))
+                .unwrap_err();
+        assert!(matches!(error, ToggleActivationError::OwnAccount));
+    }
+
+    #[test]
+    fn toggle_activation_flips_and_revokes_sessions_only_on_deactivation() {
+        for was_active in [true, false] {
+            let base = user("target@example.com", Role::User);
+            let target = if was_active {
+                base
+            } else {
+                base.with_administration(None, Some(false), None, now())
+            };
+            let mut mocks = Mocks::new();
+            mocks
+                .users
+                .expect_find_by_id()
+                .returning(move |_| Ok(Some(target.clone())));
+            mocks
+                .users
+                .expect_update()
+                .withf(move |user, revoke_sessions, event| {
+                    user.is_active() != was_active
+                        && *revoke_sessions == was_active
+                        && event.action == AuditAction::ActivationToggled
+                })
+                .times(1)
+                .returning(|_, _, _| Ok(()));
+            let toggled = block_on(service(mocks).toggle_activation(
+                &principal(Role::Admin),
+                UserId::new(),
+                &client(),
+            ))
+            .unwrap();
+            assert_eq!(toggled.is_active(), !was_active);
+        }
+    }
+
+    // ---- create admin ----
+
+    #[test]
+    fn create_admin_stores_an_admin_without_a_session() {
+        let mut mocks = Mocks::new();
+        mocks
+            .hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("h")));
+        mocks
+            .users
+            .expect_insert()
+            .withf(|user, session, event| {
+                user.role() == Role::Admin
+                    && session.is_none()
+                    && event.action == AuditAction::AdminCreated
+                    && event.actor.is_none()
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let input = SignUp {
+            email: "root@example.com".into(),
+            password: PlaintextPassword::new(STRONG),
+            full_name: "Root".into(),
+        };
+        let admin = block_on(service(mocks).create_admin(input, &client())).unwrap();
+        assert!(admin.role().can_administer());
+    }
+
+    #[test]
+    fn create_admin_reports_a_taken_email_and_weak_passwords() {
+        let mut mocks = Mocks::new();
+        mocks
+            .hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("h")));
+        mocks
+            .users
+            .expect_insert()
+            .returning(|_, _, _| Err(SaveUserError::EmailTaken));
+        let input = |password: &str| SignUp {
+            email: "root@example.com".into(),
+            password: PlaintextPassword::new(password),
+            full_name: "Root".into(),
+        };
+        let admin = service(mocks);
+        assert!(matches!(
+            block_on(admin.create_admin(input(STRONG), &client())),
+            Err(SignUpError::EmailTaken)
+        ));
+        assert!(matches!(
+            block_on(admin.create_admin(input("admin"), &client())),
+            Err(SignUpError::Invalid(_))
+        ));
+    }
+
+    // ---- audit ----
+
+    #[test]
+    fn list_audit_is_for_admins_and_validates_filters() {
+        let error = block_on(
+            service(Mocks::new()).list_audit(&principal(Role::User), &AuditListRequest::default()),
+        )
+        .unwrap_err();
+        assert!(matches!(error, ListAuditError::Forbidden));
+
+        let request = AuditListRequest {
+            actor: Some("me".into()),
+            action: Some("explode".into()),
+            page_size: Some("0".into()),
+            ..AuditListRequest::default()
+        };
+        let error = block_on(service(Mocks::new()).list_audit(&principal(Role::Admin), &request))
+            .unwrap_err();
+        assert!(matches!(error, ListAuditError::InvalidQuery(errors)
+            if !errors.get("actor").is_empty() && !errors.get("action").is_empty() && !errors.get("page_size").is_empty()));
+
+        let request = AuditListRequest {
+            page: Some("x".into()),
+            ..AuditListRequest::default()
+        };
+        let error = block_on(service(Mocks::new()).list_audit(&principal(Role::Admin), &request))
+            .unwrap_err();
+        assert!(matches!(error, ListAuditError::PageNotFound));
+    }
+
+    #[test]
+    fn list_audit_pages_with_filters() {
+        let target = UserId::new();
+        let events: Vec<AuditEvent> = (0..5)
+            .map(|_| AuditEvent::new(AuditAction::LoggedIn, now(), &client()).on(target))
+            .collect();
+        let mut mocks = Mocks::new();
+        mocks
+            .audit
+            .expect_list()
+            .withf(move |query| {
+                query.target == Some(target)
+                    && query.action == Some(AuditAction::LoggedIn)
+                    && query.offset == 5
+                    && query.limit == 5
+            })
+            .returning(move |_| {
+                Ok(AuditSlice {
+                    events: events.clone(),
+                    total: 11,
+                })
+            });
+        let request = AuditListRequest {
+            page: Some("2".into()),
+            page_size: Some("5".into()),
+            target: Some(target.to_string()),
+            action: Some("login".into()),
+            ..AuditListRequest::default()
+        };
+        let page = block_on(service(mocks).list_audit(&principal(Role::Admin), &request)).unwrap();
+        assert_eq!(page.events.len(), 5);
+        assert!(page.has_next && page.has_previous);
+        assert_eq!((page.number, page.size, page.total), (2, 5, 11));
+    }
+
+    #[test]
+    fn list_audit_reports_a_page_past_the_end() {
+        let mut mocks = Mocks::new();
+        mocks.audit.expect_list().returning(|_| {
+            Ok(AuditSlice {
+                events: Vec::new(),
+                total: 3,
+            })
+        });
+        let request = AuditListRequest {
+            page: Some("9".into()),
+            ..AuditListRequest::default()
+        };
+        let error =
+            block_on(service(mocks).list_audit(&principal(Role::Admin), &request)).unwrap_err();
+        assert!(matches!(error, ListAuditError::PageNotFound));
+    }
+}

@@ -164,7 +164,7 @@ impl AuthService {
         self.core
             .ports
             .users
-            .insert(&user, Some(&session), &event)
+            .insert(&user, Some(session.clone()), &event)
             .await
             .map_err(|error| match error {
                 SaveUserError::EmailTaken => SignUpError::EmailTaken,
@@ -282,7 +282,7 @@ impl AuthService {
             .with("session", session.id.to_string());
         ports
             .users
-            .record_login(user.id(), now, rehashed.as_ref(), &session, &event)
+            .record_login(user.id(), now, rehashed.clone(), &session, &event)
             .await?;
         let user = user.with_login(now, rehashed);
         let tokens = self.core.token_pair(&user, &session, refresh, now)?;
@@ -437,5 +437,717 @@ impl AuthService {
             return Err(AuthenticateError::UserInactive);
         }
         Ok(Principal { user, session })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::testing::{Mocks, STRONG, client, now, session_of, storage_down, user};
+    use crate::{AccessClaims, AuditAction, PasswordHash, SecretHash, SecretMatch, Session};
+    use mockall::predicate::eq;
+    use pollster::block_on;
+    use time::Duration;
+
+    fn service(mocks: Mocks) -> AuthService {
+        AuthService::new(mocks.ports(), Settings::default())
+    }
+
+    fn sign_up_input(email: &str, password: &str, name: &str) -> SignUp {
+        SignUp {
+            email: email.into(),
+            password: PlaintextPassword::new(password),
+            full_name: name.into(),
+        }
+    }
+
+    fn log_in_input(email: &str, password: &str) -> LogIn {
+        LogIn {
+            email: email.into(),
+            password: PlaintextPassword::new(password),
+        }
+    }
+
+    // ---- sign up ----
+
+    #[test]
+    fn sign_up_stores_the_user_with_a_session_and_returns_tokens() {
+        let mut mocks = Mocks::new();
+        mocks
+            .hasher
+            .expect_hash()
+            .times(1)
+            .returning(|_| Ok(PasswordHash::new("new-hash")));
+        mocks
+            .users
+            .expect_insert()
+            .withf(|user, session, event| {
+                let session = session.as_ref().expect("sign-up opens a session");
+                user.email().as_str() == "ada@example.com"
+                    && user.role() == Role::User
+                    && user.is_active()
+                    && user.password_hash().as_str() == "new-hash"
+                    && session.user_id == user.id()
+                    && session.secret_hash.as_str() == "h:secret-0"
+                    && session.expires_at == now() + Duration::days(7)
+                    && event.action == AuditAction::SignedUp
+                    && event.target == Some(user.id())
+                    && event.ip == client().ip
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+
+        let signed_in = block_on(service(mocks).sign_up(
+            sign_up_input(" Ada@Example.com ", STRONG, " Ada Lovelace "),
+            &client(),
+        ))
+        .unwrap();
+
+        assert_eq!(signed_in.user.full_name().as_str(), "Ada Lovelace");
+        assert_eq!(signed_in.tokens.refresh.expose(), "secret-0");
+        assert!(signed_in.tokens.access.expose().starts_with("at:"));
+        assert_eq!(
+            signed_in.tokens.access_expires_at,
+            now() + Duration::minutes(15)
+        );
+    }
+
+    #[test]
+    fn sign_up_reports_every_invalid_field_without_hashing() {
+        let mocks = Mocks::new();
+        let error = block_on(service(mocks).sign_up(sign_up_input("nope", "123", "  "), &client()))
+            .unwrap_err();
+        let SignUpError::Invalid(errors) = error else {
+            panic!("expected Invalid, got {error:?}");
+        };
+        assert_eq!(errors.get("email"), ["Enter a valid email address."]);
+        assert_eq!(errors.get("full_name"), ["This field may not be blank."]);
+        assert!(errors.get("password").len() >= 2, "{errors}");
+    }
+
+    #[test]
+    fn sign_up_refuses_a_password_like_the_email() {
+        let mocks = Mocks::new();
+        let error = block_on(service(mocks).sign_up(
+            sign_up_input("ada.lovelace@example.com", "ada.lovelace1", "Grace Hopper"),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&error, SignUpError::Invalid(errors) if errors.get("password").contains(&"The password is too similar to the email.".to_owned())),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn sign_up_reports_a_taken_email() {
+        let mut mocks = Mocks::new();
+        mocks
+            .hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("h")));
+        mocks
+            .users
+            .expect_insert()
+            .returning(|_, _, _| Err(SaveUserError::EmailTaken));
+        let error = block_on(
+            service(mocks).sign_up(sign_up_input("ada@example.com", STRONG, "Ada"), &client()),
+        )
+        .unwrap_err();
+        assert!(matches!(error, SignUpError::EmailTaken));
+    }
+
+    #[test]
+    fn sign_up_reports_infrastructure_failures() {
+        let mut mocks = Mocks::new();
+        mocks
+            .hasher
+            .expect_hash()
+            .returning(|_| Err(storage_down()));
+        let error = block_on(
+            service(mocks).sign_up(sign_up_input("ada@example.com", STRONG, "Ada"), &client()),
+        )
+        .unwrap_err();
+        assert!(matches!(error, SignUpError::Unexpected(_)));
+    }
+
+    // ---- log in ----
+
+    #[test]
+    fn log_in_with_an_unknown_email_still_verifies_one_hash() {
+        let mut mocks = Mocks::new();
+        mocks.users.expect_find_by_email().returning(|_| Ok(None));
+        mocks
+            .hasher
+            .expect_verify_dummy()
+            .times(1)
+            .returning(|_| Ok(()));
+        mocks.hasher.expect_verify().never();
+        mocks
+            .audit
+            .expect_record()
+            .withf(|event| {
+                event.action == AuditAction::LoginFailed
+                    && event.details["reason"] == "unknown_email"
+                    && event.details["email"] == "ghost@example.com"
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ghost@example.com", STRONG), &client()))
+                .unwrap_err();
+        assert!(matches!(error, LogInError::InvalidCredentials));
+    }
+
+    #[test]
+    fn log_in_with_a_malformed_email_still_verifies_one_hash() {
+        let mut mocks = Mocks::new();
+        mocks.users.expect_find_by_email().never();
+        mocks
+            .hasher
+            .expect_verify_dummy()
+            .times(1)
+            .returning(|_| Ok(()));
+        mocks.audit.expect_record().times(1).returning(|_| Ok(()));
+        let error =
+            block_on(service(mocks).log_in(log_in_input("not an email", STRONG), &client()))
+                .unwrap_err();
+        assert!(matches!(error, LogInError::InvalidCredentials));
+    }
+
+    fn stored(
+        user: &User,
+        failed_logins: u32,
+        locked_until: Option<time::OffsetDateTime>,
+        is_active: bool,
+    ) -> User {
+        User::restore(crate::UserRecord {
+            id: user.id(),
+            email: user.email().clone(),
+            full_name: user.full_name().clone(),
+            role: user.role(),
+            is_active,
+            password_hash: user.password_hash().clone(),
+            date_joined: user.date_joined(),
+            last_login: None,
+            failed_logins,
+            locked_until,
+            updated_at: user.updated_at(),
+        })
+    }
+
+    #[test]
+    fn log_in_to_a_locked_account_is_refused_without_hashing() {
+        let mut mocks = Mocks::new();
+        let locked = stored(
+            &user("ada@example.com", Role::User),
+            5,
+            Some(now() + Duration::seconds(42)),
+            true,
+        );
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(locked.clone())));
+        mocks.hasher.expect_verify().never();
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
+                .unwrap_err();
+        assert!(
+            matches!(error, LogInError::Locked { retry_after } if retry_after == Duration::seconds(42))
+        );
+    }
+
+    #[test]
+    fn log_in_with_a_wrong_password_counts_the_failure() {
+        let mut mocks = Mocks::new();
+        let account = user("ada@example.com", Role::User);
+        let id = account.id();
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(account.clone())));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(false));
+        mocks
+            .users
+            .expect_record_failed_login()
+            .withf(move |user_id, event| {
+                *user_id == id
+                    && event.action == AuditAction::LoginFailed
+                    && event.details["reason"] == "wrong_password"
+            })
+            .times(1)
+            .returning(|_, _| Ok(1));
+        mocks.users.expect_lock().never();
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", "wrong"), &client()))
+                .unwrap_err();
+        assert!(matches!(error, LogInError::InvalidCredentials));
+    }
+
+    fn failing_login_reaching(failures: u32, expected_lock: Duration) {
+        let mut mocks = Mocks::new();
+        let account = stored(
+            &user("ada@example.com", Role::User),
+            failures - 1,
+            Some(now() - Duration::seconds(1)),
+            true,
+        );
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(account.clone())));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(false));
+        mocks
+            .users
+            .expect_record_failed_login()
+            .returning(move |_, _| Ok(failures));
+        mocks
+            .users
+            .expect_lock()
+            .withf(move |_, until, event| {
+                *until == now() + expected_lock && event.action == AuditAction::LockedOut
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", "wrong"), &client()))
+                .unwrap_err();
+        assert!(
+            matches!(error, LogInError::Locked { retry_after } if retry_after == expected_lock),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn the_fifth_consecutive_failure_locks_for_one_minute() {
+        failing_login_reaching(5, Duration::minutes(1));
+    }
+
+    #[test]
+    fn each_further_failure_doubles_the_lock_up_to_fifteen_minutes() {
+        failing_login_reaching(6, Duration::minutes(2));
+        failing_login_reaching(8, Duration::minutes(8));
+        failing_login_reaching(9, Duration::minutes(15));
+        failing_login_reaching(40, Duration::minutes(15));
+    }
+
+    #[test]
+    fn a_deactivated_account_is_reported_only_after_a_correct_password() {
+        let account = stored(&user("ada@example.com", Role::User), 0, None, false);
+
+        let mut mocks = Mocks::new();
+        let inactive = account.clone();
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(inactive.clone())));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        mocks
+            .audit
+            .expect_record()
+            .withf(|event| event.details["reason"] == "inactive")
+            .times(1)
+            .returning(|_| Ok(()));
+        mocks.users.expect_record_login().never();
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
+                .unwrap_err();
+        assert!(matches!(error, LogInError::Deactivated));
+
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(account.clone())));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(false));
+        mocks
+            .users
+            .expect_record_failed_login()
+            .returning(|_, _| Ok(1));
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", "wrong"), &client()))
+                .unwrap_err();
+        assert!(matches!(error, LogInError::InvalidCredentials));
+    }
+
+    #[test]
+    fn a_successful_log_in_resets_the_counter_and_opens_a_session() {
+        let mut mocks = Mocks::new();
+        let account = stored(
+            &user("ada@example.com", Role::Admin),
+            3,
+            Some(now() - Duration::minutes(1)),
+            true,
+        );
+        let id = account.id();
+        mocks
+            .users
+            .expect_find_by_email()
+            .with(eq(Email::parse("ada@example.com").unwrap()))
+            .returning(move |_| Ok(Some(account.clone())));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        mocks.hasher.expect_needs_rehash().returning(|_| false);
+        mocks.hasher.expect_hash().never();
+        mocks
+            .users
+            .expect_record_login()
+            .withf(move |user_id, at, rehashed, session, event| {
+                *user_id == id
+                    && *at == now()
+                    && rehashed.is_none()
+                    && session.user_id == id
+                    && session.client == client()
+                    && event.action == AuditAction::LoggedIn
+            })
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(()));
+        let signed_in =
+            block_on(service(mocks).log_in(log_in_input("ADA@example.com", STRONG), &client()))
+                .unwrap();
+        assert_eq!(signed_in.user.last_login(), Some(now()));
+        assert_eq!(signed_in.user.failed_logins(), 0);
+        assert_eq!(signed_in.user.locked_until(), None);
+        assert_eq!(signed_in.tokens.refresh.expose(), "secret-0");
+    }
+
+    #[test]
+    fn a_successful_log_in_rehashes_when_the_parameters_changed() {
+        let mut mocks = Mocks::new();
+        let account = user("ada@example.com", Role::User);
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(account.clone())));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        mocks.hasher.expect_needs_rehash().returning(|_| true);
+        mocks
+            .hasher
+            .expect_hash()
+            .times(1)
+            .returning(|_| Ok(PasswordHash::new("rehashed")));
+        mocks
+            .users
+            .expect_record_login()
+            .withf(|_, _, rehashed, _, _| {
+                rehashed
+                    .as_ref()
+                    .is_some_and(|hash| hash.as_str() == "rehashed")
+            })
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(()));
+        let signed_in =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
+                .unwrap();
+        assert_eq!(signed_in.user.password_hash().as_str(), "rehashed");
+    }
+
+    #[test]
+    fn log_in_reports_infrastructure_failures() {
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(|_| Err(storage_down()));
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
+                .unwrap_err();
+        assert!(matches!(error, LogInError::Unexpected(e) if e.is_unavailable()));
+    }
+
+    // ---- refresh ----
+
+    fn found(current: bool, tweak: impl FnOnce(&mut Session), active: bool) -> SecretMatch {
+        let account = stored(&user("ada@example.com", Role::User), 0, None, active);
+        let mut session = session_of(&account);
+        session.secret_hash = SecretHash::new("h:presented");
+        tweak(&mut session);
+        SecretMatch {
+            session,
+            user: account,
+            current,
+        }
+    }
+
+    fn refresh_with(
+        found: Option<SecretMatch>,
+        configure: impl FnOnce(&mut Mocks),
+    ) -> Result<TokenPair, RefreshError> {
+        let mut mocks = Mocks::new();
+        mocks
+            .sessions
+            .expect_find_by_secret()
+            .with(eq(SecretHash::new("h:presented")))
+            .returning(move |_| Ok(found.clone()));
+        configure(&mut mocks);
+        block_on(service(mocks).refresh(&RefreshSecret::new("presented"), &client()))
+    }
+
+    #[test]
+    fn refresh_with_an_unknown_secret_fails() {
+        let error = refresh_with(None, |_| {}).unwrap_err();
+        assert!(matches!(error, RefreshError::InvalidToken));
+    }
+
+    #[test]
+    fn refresh_with_a_rotated_secret_revokes_the_whole_session() {
+        let reused = found(false, |_| {}, true);
+        let session_id = reused.session.id;
+        let error = refresh_with(Some(reused), |mocks| {
+            mocks
+                .sessions
+                .expect_revoke()
+                .withf(move |id, at, event| {
+                    *id == session_id && *at == now() && event.action == AuditAction::RefreshReused
+                })
+                .times(1)
+                .returning(|_, _, _| Ok(true));
+            mocks.sessions.expect_rotate().never();
+        })
+        .unwrap_err();
+        assert!(matches!(error, RefreshError::Reused));
+    }
+
+    #[test]
+    fn refresh_of_a_revoked_session_fails() {
+        let revoked = found(
+            true,
+            |session| session.revoked_at = Some(now() - Duration::minutes(1)),
+            true,
+        );
+        let error = refresh_with(Some(revoked), |mocks| {
+            mocks.sessions.expect_rotate().never();
+        })
+        .unwrap_err();
+        assert!(matches!(error, RefreshError::Revoked));
+    }
+
+    #[test]
+    fn refresh_of_an_expired_session_fails() {
+        let expired = found(true, |session| session.expires_at = now(), true);
+        let error = refresh_with(Some(expired), |_| {}).unwrap_err();
+        assert!(matches!(error, RefreshError::Expired));
+    }
+
+    #[test]
+    fn refresh_for_a_deactivated_user_fails() {
+        let error = refresh_with(Some(found(true, |_| {}, false)), |mocks| {
+            mocks.sessions.expect_rotate().never();
+        })
+        .unwrap_err();
+        assert!(matches!(error, RefreshError::UserInactive));
+    }
+
+    #[test]
+    fn refresh_rotates_the_secret_and_returns_a_new_pair() {
+        let live = found(true, |_| {}, true);
+        let session_id = live.session.id;
+        let pair = refresh_with(Some(live), |mocks| {
+            mocks
+                .sessions
+                .expect_rotate()
+                .withf(move |id, presented, replacement, at, expires_at| {
+                    *id == session_id
+                        && presented.as_str() == "h:presented"
+                        && replacement.as_str() == "h:secret-0"
+                        && *at == now()
+                        && *expires_at == now() + Duration::days(7)
+                })
+                .times(1)
+                .returning(|_, _, _, _, _| Ok(true));
+        })
+        .unwrap();
+        assert_eq!(pair.refresh.expose(), "secret-0");
+        assert_eq!(pair.access.expose(), format!("at:{session_id}"));
+        assert_eq!(pair.refresh_expires_at, now() + Duration::days(7));
+    }
+
+    #[test]
+    fn losing_a_concurrent_rotation_is_treated_as_reuse() {
+        let error = refresh_with(Some(found(true, |_| {}, true)), |mocks| {
+            mocks
+                .sessions
+                .expect_rotate()
+                .returning(|_, _, _, _, _| Ok(false));
+            mocks
+                .sessions
+                .expect_revoke()
+                .times(1)
+                .returning(|_, _, _| Ok(true));
+        })
+        .unwrap_err();
+        assert!(matches!(error, RefreshError::Reused));
+    }
+
+    // ---- log out ----
+
+    #[test]
+    fn log_out_revokes_the_session_of_the_secret() {
+        let live = found(true, |_| {}, true);
+        let session_id = live.session.id;
+        let mut mocks = Mocks::new();
+        mocks
+            .sessions
+            .expect_find_by_secret()
+            .returning(move |_| Ok(Some(live.clone())));
+        mocks
+            .sessions
+            .expect_revoke()
+            .withf(move |id, _, event| *id == session_id && event.action == AuditAction::LoggedOut)
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        block_on(service(mocks).log_out(&RefreshSecret::new("presented"), &client())).unwrap();
+    }
+
+    #[test]
+    fn log_out_of_an_ended_session_succeeds_without_writing() {
+        let ended = found(false, |session| session.revoked_at = Some(now()), true);
+        let mut mocks = Mocks::new();
+        mocks
+            .sessions
+            .expect_find_by_secret()
+            .returning(move |_| Ok(Some(ended.clone())));
+        mocks.sessions.expect_revoke().never();
+        block_on(service(mocks).log_out(&RefreshSecret::new("presented"), &client())).unwrap();
+    }
+
+    #[test]
+    fn log_out_with_an_unknown_secret_fails() {
+        let mut mocks = Mocks::new();
+        mocks
+            .sessions
+            .expect_find_by_secret()
+            .returning(|_| Ok(None));
+        let error =
+            block_on(service(mocks).log_out(&RefreshSecret::new("x"), &client())).unwrap_err();
+        assert!(matches!(error, LogOutError::InvalidToken));
+    }
+
+    #[test]
+    fn log_out_everywhere_revokes_every_session_of_the_caller() {
+        let caller = crate::services::testing::principal(Role::User);
+        let id = caller.user_id();
+        let mut mocks = Mocks::new();
+        mocks
+            .sessions
+            .expect_revoke_all()
+            .withf(move |user_id, _, event| {
+                *user_id == id && event.action == AuditAction::LoggedOutEverywhere
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(3));
+        assert_eq!(
+            block_on(service(mocks).log_out_everywhere(&caller, &client())).unwrap(),
+            3
+        );
+    }
+
+    // ---- authenticate ----
+
+    fn claims_for(session: &Session) -> AccessClaims {
+        AccessClaims {
+            user_id: session.user_id,
+            session_id: session.id,
+            role: Role::User,
+            issued_at: now(),
+            expires_at: now() + Duration::minutes(15),
+            token_id: uuid::Uuid::new_v4(),
+        }
+    }
+
+    fn authenticate_with(
+        claims: Result<AccessClaims, TokenError>,
+        stored: Option<(Session, User)>,
+    ) -> Result<Principal, AuthenticateError> {
+        let mut mocks = Mocks::new();
+        mocks
+            .tokens
+            .expect_verify()
+            .returning(move |_| claims.clone());
+        mocks
+            .sessions
+            .expect_find_with_user()
+            .returning(move |_| Ok(stored.clone()));
+        block_on(service(mocks).authenticate("token"))
+    }
+
+    #[test]
+    fn authenticate_refuses_an_invalid_token() {
+        let error = authenticate_with(Err(TokenError::Expired), None).unwrap_err();
+        assert!(matches!(
+            error,
+            AuthenticateError::InvalidToken(TokenError::Expired)
+        ));
+    }
+
+    #[test]
+    fn authenticate_refuses_a_token_whose_session_is_gone_or_revoked() {
+        let account = user("ada@example.com", Role::User);
+        let session = session_of(&account);
+        let error = authenticate_with(Ok(claims_for(&session)), None).unwrap_err();
+        assert!(matches!(error, AuthenticateError::SessionRevoked));
+
+        let mut revoked = session.clone();
+        revoked.revoked_at = Some(now());
+        let error = authenticate_with(Ok(claims_for(&session)), Some((revoked, account.clone())))
+            .unwrap_err();
+        assert!(matches!(error, AuthenticateError::SessionRevoked));
+
+        let mut claims = claims_for(&session);
+        claims.user_id = UserId::new();
+        let error = authenticate_with(Ok(claims), Some((session, account))).unwrap_err();
+        assert!(matches!(error, AuthenticateError::SessionRevoked));
+    }
+
+    #[test]
+    fn authenticate_refuses_an_expired_session() {
+        let account = user("ada@example.com", Role::User);
+        let mut session = session_of(&account);
+        session.expires_at = now() - Duration::seconds(1);
+        let error =
+            authenticate_with(Ok(claims_for(&session)), Some((session, account))).unwrap_err();
+        assert!(matches!(error, AuthenticateError::SessionExpired));
+    }
+
+    #[test]
+    fn authenticate_refuses_a_deactivated_user() {
+        let account = stored(&user("ada@example.com", Role::User), 0, None, false);
+        let session = session_of(&account);
+        let error =
+            authenticate_with(Ok(claims_for(&session)), Some((session, account))).unwrap_err();
+        assert!(matches!(error, AuthenticateError::UserInactive));
+    }
+
+    #[test]
+    fn authenticate_returns_the_live_principal() {
+        let account = user("ada@example.com", Role::Admin);
+        let session = session_of(&account);
+        let principal = authenticate_with(
+            Ok(claims_for(&session)),
+            Some((session.clone(), account.clone())),
+        )
+        .unwrap();
+        assert_eq!(principal.user, account);
+        assert_eq!(principal.session_id(), session.id);
+        // The live role counts, not the one the token was issued with.
+        assert!(principal.can_administer());
+    }
+
+    #[test]
+    fn authenticate_reports_infrastructure_failures() {
+        let account = user("ada@example.com", Role::User);
+        let session = session_of(&account);
+        let claims = claims_for(&session);
+        let mut mocks = Mocks::new();
+        mocks
+            .tokens
+            .expect_verify()
+            .returning(move |_| Ok(claims.clone()));
+        mocks
+            .sessions
+            .expect_find_with_user()
+            .returning(|_| Err(storage_down()));
+        let error = block_on(service(mocks).authenticate("token")).unwrap_err();
+        assert!(matches!(error, AuthenticateError::Unexpected(_)));
     }
 }

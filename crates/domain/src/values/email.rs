@@ -182,7 +182,7 @@ mod tests {
             Err(EmailError::Invalid)
         );
         let label = "b".repeat(60);
-        let long = format!("user@{label}.{label}.{label}.{label}.com");
+        let long = format!("user@{label}.{label}.{label}.{label}.{label}.com");
         assert!(long.len() > 254);
         assert_eq!(Email::parse(&long), Err(EmailError::TooLong));
     }

@@ -1,0 +1,43 @@
+//! The schema of the service, as sea-orm-migration migrations that run unchanged on PostgreSQL
+//! and SQLite. `server migrate` and the server's start-up apply them; `infra-postgres` never
+//! creates a table itself.
+//!
+//! Each migration has a working `down`, and every migration runs in a transaction on both
+//! backends (both have transactional DDL), so a failed step leaves nothing half-built.
+//! Constraint and index names are part of the contract: `infra-postgres` recognises a taken
+//! email by the name `users_email_key`.
+//!
+//! ```no_run
+//! # async fn run(db: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<(), sea_orm_migration::DbErr> {
+//! use migrations::{Migrator, MigratorTrait};
+//!
+//! Migrator::up(db, None).await?;
+//! # Ok(()) }
+//! ```
+
+use sea_orm_migration::{MigrationTrait, async_trait};
+/// Re-exported so that callers can run [`Migrator`] (`up`, `down`, `status`…) without
+/// depending on `sea-orm-migration` themselves.
+pub use sea_orm_migration::MigratorTrait;
+
+mod m20250101_000001_create_users;
+mod m20250101_000002_create_sessions;
+mod m20250101_000003_create_session_retired_secrets;
+mod m20250101_000004_create_audit_events;
+mod m20250101_000005_users_search_trigram;
+
+/// Every migration of the service, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20250101_000001_create_users::Migration),
+            Box::new(m20250101_000002_create_sessions::Migration),
+            Box::new(m20250101_000003_create_session_retired_secrets::Migration),
+            Box::new(m20250101_000004_create_audit_events::Migration),
+            Box::new(m20250101_000005_users_search_trigram::Migration),
+        ]
+    }
+}
