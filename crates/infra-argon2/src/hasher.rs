@@ -1,0 +1,619 @@
+//! [`Argon2Hasher`]: argon2id hashing and verification off the async runtime, bounded by a
+//! semaphore, with a dummy hash for the constant-work login path.
+//!
+//! Passwords are moved into the blocking task as [`PlaintextPassword`] clones, which zero
+//! themselves when dropped; nothing here logs them or the hashes.
+
+use crate::config::{Argon2Config, Argon2ConfigError};
+use argon2::password_hash::Error as HashError;
+use argon2::{
+    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHash as PhcHash,
+    PasswordHasher as PhcPasswordHasher, PasswordVerifier as _, Version,
+};
+use async_trait::async_trait;
+use domain::{PasswordHash, PasswordHasher, PlaintextPassword, UnexpectedError};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::Semaphore;
+
+/// The most memory a stored hash may ask for, in KiB (1 GiB), unless the configured cost is
+/// higher still. Verification uses the parameters written in the stored hash, so without a
+/// ceiling one corrupt row could make a single login allocate gigabytes.
+pub const MAX_STORED_MEMORY_KIB: u32 = 1024 * 1024;
+
+/// What the dummy hash is a hash of. Its value does not matter: `verify_dummy` discards the
+/// outcome, and only the cost of the computation is wanted.
+const DUMMY_PASSWORD: &[u8] = b"dummy password for unknown accounts";
+
+/// Hashes and verifies passwords with argon2id (version 0x13), writing PHC strings.
+///
+/// The work runs in `tokio::task::spawn_blocking`, at most
+/// [`max_concurrent`](Argon2Config::max_concurrent) at a time; further callers wait for a slot
+/// as ordinary futures. Its methods must therefore be called from within a Tokio runtime.
+///
+/// ```
+/// use domain::{PasswordHasher, PlaintextPassword};
+/// use infra_argon2::{Argon2Config, Argon2Hasher};
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let hasher = Argon2Hasher::new(Argon2Config::default())?;
+/// let password = PlaintextPassword::new("correct horse battery staple");
+/// let hash = hasher.hash(&password).await?;
+/// assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+/// assert!(hasher.verify(&password, &hash).await?);
+/// assert!(!hasher.verify(&PlaintextPassword::new("guess"), &hash).await?);
+/// assert!(!hasher.needs_rehash(&hash));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Argon2Hasher {
+    argon2: Argon2<'static>,
+    /// The configured parameters as a stored hash states them (output length included), for
+    /// `needs_rehash`.
+    params: Params,
+    permits: Arc<Semaphore>,
+    max_concurrent: usize,
+    max_stored_memory_kib: u32,
+    dummy: PhcHash,
+    gauge: Arc<Gauge>,
+}
+
+impl Argon2Hasher {
+    /// A hasher with `config`'s parameters and concurrency bound.
+    ///
+    /// Blocks while it computes the dummy hash that [`verify_dummy`] checks against, once:
+    /// about 35 ms with the default parameters. Build it at start-up, not per request.
+    ///
+    /// [`verify_dummy`]: PasswordHasher::verify_dummy
+    ///
+    /// # Errors
+    /// [`Argon2ConfigError::InvalidParams`] when argon2 refuses the parameters;
+    /// [`Argon2ConfigError::NoConcurrency`] when `max_concurrent` is 0;
+    /// [`Argon2ConfigError::DummyHash`] when the dummy hash cannot be computed.
+    pub fn new(config: Argon2Config) -> Result<Self, Argon2ConfigError> {
+        if config.max_concurrent == 0 {
+            return Err(Argon2ConfigError::NoConcurrency);
+        }
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            Some(Params::DEFAULT_OUTPUT_LEN),
+        )
+        .map_err(|source| Argon2ConfigError::InvalidParams {
+            memory_kib: config.memory_kib,
+            iterations: config.iterations,
+            parallelism: config.parallelism,
+            source,
+        })?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let dummy = argon2
+            .hash_password(DUMMY_PASSWORD)
+            .map_err(Argon2ConfigError::DummyHash)?;
+        Ok(Self {
+            argon2,
+            params,
+            permits: Arc::new(Semaphore::new(config.max_concurrent)),
+            max_concurrent: config.max_concurrent,
+            max_stored_memory_kib: MAX_STORED_MEMORY_KIB.max(config.memory_kib),
+            dummy,
+            gauge: Arc::default(),
+        })
+    }
+
+    /// How many hashes or verifications may run at once.
+    pub fn max_concurrent(&self) -> usize {
+        self.max_concurrent
+    }
+
+    /// How many are running right now (for metrics).
+    pub fn in_flight(&self) -> usize {
+        self.gauge.current.load(Ordering::SeqCst)
+    }
+
+    /// The most that have run at once since construction; never above
+    /// [`max_concurrent`](Self::max_concurrent).
+    pub fn max_in_flight(&self) -> usize {
+        self.gauge.peak.load(Ordering::SeqCst)
+    }
+
+    /// Runs `job` on the blocking pool once a slot is free.
+    async fn run_blocking<T, F>(&self, job: F) -> Result<T, UnexpectedError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Argon2<'static>) -> T + Send + 'static,
+    {
+        // The slot is taken before the task is spawned: waiting callers are then cheap
+        // futures, not blocking-pool threads (up to 512) each about to allocate 19 MiB.
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|error| {
+                UnexpectedError::internal("waiting for a password-hashing slot", error)
+            })?;
+        let argon2 = self.argon2.clone();
+        let gauge = Arc::clone(&self.gauge);
+        tokio::task::spawn_blocking(move || {
+            // The task owns the permit, not the caller: a caller that gives up (a cancelled
+            // request) cannot stop blocking work, so its slot stays taken until the work ends.
+            let _permit = permit;
+            let _running = gauge.enter();
+            job(&argon2)
+        })
+        .await
+        .map_err(|error| UnexpectedError::internal("running a password-hashing task", error))
+    }
+
+    /// Parses a stored hash and checks it is one this hasher can afford to verify.
+    fn parse_stored(&self, hash: &PasswordHash) -> Result<PhcHash, UnexpectedError> {
+        const CONTEXT: &str = "reading a stored password hash";
+        let parsed = PhcHash::new(hash.as_str())
+            .map_err(|error| UnexpectedError::internal(CONTEXT, error))?;
+        if parsed.salt.is_none() || parsed.hash.is_none() {
+            return Err(UnexpectedError::internal(
+                CONTEXT,
+                "it has no salt or no output",
+            ));
+        }
+        let params =
+            Params::try_from(&parsed).map_err(|error| UnexpectedError::internal(CONTEXT, error))?;
+        if params.m_cost() > self.max_stored_memory_kib {
+            return Err(UnexpectedError::internal(
+                CONTEXT,
+                format!(
+                    "it asks for {} KiB of memory, more than the {} KiB allowed",
+                    params.m_cost(),
+                    self.max_stored_memory_kib
+                ),
+            ));
+        }
+        Ok(parsed)
+    }
+}
+
+impl fmt::Debug for Argon2Hasher {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Argon2Hasher")
+            .field("params", &self.params)
+            .field("max_concurrent", &self.max_concurrent)
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for Argon2Hasher {
+    #[tracing::instrument(skip_all)]
+    async fn hash(&self, password: &PlaintextPassword) -> Result<PasswordHash, UnexpectedError> {
+        let password = password.clone();
+        let hashed = self
+            .run_blocking(move |argon2| argon2.hash_password(password.expose().as_bytes()))
+            .await?
+            .map_err(|error| UnexpectedError::internal("hashing a password", error))?;
+        Ok(PasswordHash::new(hashed.to_string()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn verify(
+        &self,
+        password: &PlaintextPassword,
+        hash: &PasswordHash,
+    ) -> Result<bool, UnexpectedError> {
+        let stored = self.parse_stored(hash)?;
+        let password = password.clone();
+        let outcome = self
+            .run_blocking(move |argon2| {
+                argon2.verify_password(password.expose().as_bytes(), &stored)
+            })
+            .await?;
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(HashError::PasswordInvalid) => Ok(false),
+            Err(error) => Err(UnexpectedError::internal("verifying a password", error)),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn verify_dummy(&self, password: &PlaintextPassword) -> Result<(), UnexpectedError> {
+        let dummy = self.dummy.clone();
+        let password = password.clone();
+        let outcome = self
+            .run_blocking(move |argon2| {
+                argon2.verify_password(password.expose().as_bytes(), &dummy)
+            })
+            .await?;
+        match outcome {
+            Ok(()) | Err(HashError::PasswordInvalid) => Ok(()),
+            Err(error) => Err(UnexpectedError::internal(
+                "verifying against the dummy hash",
+                error,
+            )),
+        }
+    }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        let Ok(parsed) = PhcHash::new(hash.as_str()) else {
+            return true;
+        };
+        parsed.algorithm != ARGON2ID_IDENT
+            || parsed.version != Some(Version::V0x13.into())
+            || !Params::try_from(&parsed).is_ok_and(|params| params == self.params)
+    }
+}
+
+/// Counts the blocking jobs running, and the most that ever ran at once.
+#[derive(Default)]
+struct Gauge {
+    current: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Gauge {
+    fn enter(&self) -> Running<'_> {
+        let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        Running(self)
+    }
+}
+
+/// One running job; leaving the count when dropped, even if the job panics.
+struct Running<'a>(&'a Gauge);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.current.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::UnexpectedKind;
+    use std::time::{Duration, Instant};
+    use tokio::task::JoinSet;
+
+    /// Cheap parameters, so that most tests take milliseconds.
+    fn small(memory_kib: u32, iterations: u32) -> Argon2Hasher {
+        Argon2Hasher::new(Argon2Config {
+            memory_kib,
+            iterations,
+            parallelism: 1,
+            max_concurrent: 2,
+        })
+        .unwrap()
+    }
+
+    fn password(text: &str) -> PlaintextPassword {
+        PlaintextPassword::new(text)
+    }
+
+    /// A PHC string made directly with argon2, with any algorithm, version and parameters.
+    fn phc(algorithm: Algorithm, version: Version, params: Params, text: &str) -> PasswordHash {
+        let hash = Argon2::new(algorithm, version, params)
+            .hash_password(text.as_bytes())
+            .unwrap();
+        PasswordHash::new(hash.to_string())
+    }
+
+    #[tokio::test]
+    async fn hashes_round_trip_with_the_default_owasp_parameters() {
+        let hasher = Argon2Hasher::new(Argon2Config::default()).unwrap();
+        let hash = hasher.hash(&password("correct horse")).await.unwrap();
+        assert!(
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_str()
+        );
+        assert!(
+            hasher
+                .verify(&password("correct horse"), &hash)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify(&password("correct horsE"), &hash)
+                .await
+                .unwrap()
+        );
+        assert!(!hasher.needs_rehash(&hash));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_is_false_not_an_error() {
+        let hasher = small(256, 1);
+        let hash = hasher.hash(&password("s3cret-enough")).await.unwrap();
+        for wrong in [
+            "",
+            "s3cret-enougH",
+            "s3cret-enough ",
+            "something else entirely",
+        ] {
+            assert!(
+                !hasher.verify(&password(wrong), &hash).await.unwrap(),
+                "{wrong:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_hash_has_its_own_salt() {
+        let hasher = small(256, 1);
+        let first = hasher.hash(&password("same password")).await.unwrap();
+        let second = hasher.hash(&password("same password")).await.unwrap();
+        assert_ne!(first, second);
+        let salt = |hash: &PasswordHash| PhcHash::new(hash.as_str()).unwrap().salt.unwrap();
+        assert_ne!(salt(&first), salt(&second));
+        assert_eq!(salt(&first).len(), 16);
+        assert!(
+            hasher
+                .verify(&password("same password"), &first)
+                .await
+                .unwrap()
+        );
+        assert!(
+            hasher
+                .verify(&password("same password"), &second)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_made_with_other_parameters_verify_and_need_rehash() {
+        let hasher = small(512, 2);
+        let own = hasher.hash(&password("pw")).await.unwrap();
+        assert!(!hasher.needs_rehash(&own));
+
+        let params = |m, t, p, output| Params::new(m, t, p, Some(output)).unwrap();
+        let others = [
+            phc(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                params(256, 2, 1, 32),
+                "pw",
+            ),
+            phc(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                params(512, 1, 1, 32),
+                "pw",
+            ),
+            phc(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                params(512, 2, 2, 32),
+                "pw",
+            ),
+            phc(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                params(512, 2, 1, 16),
+                "pw",
+            ),
+            phc(
+                Algorithm::Argon2id,
+                Version::V0x10,
+                params(512, 2, 1, 32),
+                "pw",
+            ),
+            phc(
+                Algorithm::Argon2i,
+                Version::V0x13,
+                params(512, 2, 1, 32),
+                "pw",
+            ),
+            phc(
+                Algorithm::Argon2d,
+                Version::V0x13,
+                params(512, 2, 1, 32),
+                "pw",
+            ),
+            small(256, 1).hash(&password("pw")).await.unwrap(),
+        ];
+        for other in &others {
+            assert!(
+                hasher.verify(&password("pw"), other).await.unwrap(),
+                "{}",
+                other.as_str()
+            );
+            assert!(!hasher.verify(&password("wrong"), other).await.unwrap());
+            assert!(hasher.needs_rehash(other), "{}", other.as_str());
+        }
+        // The same parameters from another hasher instance need nothing.
+        let same = phc(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            params(512, 2, 1, 32),
+            "pw",
+        );
+        assert!(!hasher.needs_rehash(&same));
+    }
+
+    const MALFORMED: [&str; 10] = [
+        "",
+        "hunter2",
+        "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+        "$argon2id$v=19$m=19456,t=2,p=1",
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+        "$argon2id$v=99$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
+        "$argon2id$v=19$m=abc,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
+        "$argon2id$v=19$m=1,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
+        "$argon2id$v=19$m=4294967295,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
+        "$scrypt$ln=16,r=8,p=1$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
+    ];
+
+    #[tokio::test]
+    async fn malformed_stored_hashes_are_internal_errors_not_panics() {
+        let hasher = small(256, 1);
+        for malformed in MALFORMED {
+            let error = hasher
+                .verify(&password("pw"), &PasswordHash::new(malformed))
+                .await
+                .unwrap_err();
+            assert_eq!(error.kind(), UnexpectedKind::Internal, "{malformed}");
+        }
+        // Nothing was left behind: every slot is free and the hasher still works.
+        assert_eq!(hasher.permits.available_permits(), 2);
+        let hash = hasher.hash(&password("pw")).await.unwrap();
+        assert!(hasher.verify(&password("pw"), &hash).await.unwrap());
+    }
+
+    #[test]
+    fn anything_unparsable_or_foreign_needs_rehash() {
+        let hasher = small(256, 1);
+        for malformed in MALFORMED {
+            assert!(
+                hasher.needs_rehash(&PasswordHash::new(malformed)),
+                "{malformed}"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_verifies_never_exceed_the_configured_bound() {
+        let hasher = Arc::new(
+            Argon2Hasher::new(Argon2Config {
+                memory_kib: 4096,
+                iterations: 1,
+                parallelism: 1,
+                max_concurrent: 3,
+            })
+            .unwrap(),
+        );
+        let hash = hasher.hash(&password("pw")).await.unwrap();
+        let mut logins = JoinSet::new();
+        for attempt in 0..64 {
+            let hasher = Arc::clone(&hasher);
+            let hash = hash.clone();
+            logins.spawn(async move {
+                let guess = if attempt % 2 == 0 { "pw" } else { "wrong" };
+                (
+                    attempt,
+                    hasher.verify(&password(guess), &hash).await.unwrap(),
+                )
+            });
+        }
+        let mut completed = 0;
+        while let Some(joined) = logins.join_next().await {
+            let (attempt, matched) = joined.unwrap();
+            assert_eq!(matched, attempt % 2 == 0);
+            completed += 1;
+        }
+        assert_eq!(completed, 64);
+        let peak = hasher.max_in_flight();
+        assert!(peak <= 3, "{peak} ran at once");
+        assert!(
+            peak >= 2,
+            "the work was serialised: at most {peak} ran at once"
+        );
+        assert_eq!(hasher.in_flight(), 0);
+        assert_eq!(hasher.permits.available_permits(), 3);
+    }
+
+    #[test]
+    fn the_default_bound_is_the_cpu_count_and_zero_is_refused() {
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(Argon2Config::default().max_concurrent, cpus);
+        let refused = Argon2Hasher::new(Argon2Config {
+            max_concurrent: 0,
+            ..Argon2Config::default()
+        });
+        assert!(matches!(refused, Err(Argon2ConfigError::NoConcurrency)));
+    }
+
+    #[test]
+    fn parameters_argon2_refuses_are_reported() {
+        let refused = Argon2Hasher::new(Argon2Config {
+            memory_kib: 4,
+            iterations: 0,
+            parallelism: 1,
+            max_concurrent: 1,
+        })
+        .unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                Argon2ConfigError::InvalidParams { memory_kib: 4, .. }
+            ),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("m = 4 KiB"), "{refused}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn hashing_does_not_block_the_async_runtime() {
+        let hasher = small(16 * 1024, 3);
+        let secret = password("pw");
+        let hashing = hasher.hash(&secret);
+        tokio::pin!(hashing);
+        let started = Instant::now();
+        let mut ticks = 0_u32;
+        let hash = loop {
+            tokio::select! {
+                hash = &mut hashing => break hash.unwrap(),
+                () = tokio::time::sleep(Duration::from_millis(1)) => ticks += 1,
+            }
+        };
+        // The single runtime thread kept serving timers while the hash was computed
+        // elsewhere; had it computed the hash itself, no timer could have fired meanwhile.
+        assert!(ticks >= 3, "{ticks} ticks in {:?}", started.elapsed());
+        assert!(hasher.verify(&password("pw"), &hash).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_cancelled_caller_keeps_its_slot_until_the_work_ends() {
+        let hasher = Argon2Hasher::new(Argon2Config {
+            memory_kib: 16 * 1024,
+            iterations: 4,
+            parallelism: 1,
+            max_concurrent: 1,
+        })
+        .unwrap();
+        let abandoned =
+            tokio::time::timeout(Duration::from_millis(1), hasher.hash(&password("pw"))).await;
+        assert!(abandoned.is_err(), "the hash finished within 1 ms");
+        assert_eq!(hasher.permits.available_permits(), 0);
+        while hasher.permits.available_permits() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(hasher.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn verify_dummy_costs_about_what_a_real_verify_does() {
+        let hasher = small(8 * 1024, 2);
+        let hash = hasher.hash(&password("pw")).await.unwrap();
+        let mut real = Vec::new();
+        let mut dummy = Vec::new();
+        // Interleaved, so that load from elsewhere on the machine hits both alike.
+        for _ in 0..9 {
+            let started = Instant::now();
+            hasher.verify(&password("guess"), &hash).await.unwrap();
+            real.push(started.elapsed());
+            let started = Instant::now();
+            hasher.verify_dummy(&password("guess")).await.unwrap();
+            dummy.push(started.elapsed());
+        }
+        real.sort();
+        dummy.sort();
+        let ratio = dummy[4].as_secs_f64() / real[4].as_secs_f64();
+        assert!(
+            (0.5..=2.0).contains(&ratio),
+            "dummy {:?} vs real {:?}",
+            dummy[4],
+            real[4]
+        );
+    }
+
+    #[tokio::test]
+    async fn verify_dummy_succeeds_whatever_the_password() {
+        let hasher = small(256, 1);
+        for guess in ["", "pw", "dummy password for unknown accounts"] {
+            hasher.verify_dummy(&password(guess)).await.unwrap();
+        }
+    }
+}
