@@ -1,0 +1,101 @@
+//! A per-address token bucket for the authentication endpoints. It keeps one address from
+//! monopolising the password-hashing pool; the per-account lockout (in the domain) stops
+//! guessing against one account. State is per process: behind a load balancer each instance
+//! limits on its own, which bounds what one address gets from the whole fleet to N times the
+//! limit — acceptable for a fairness limit, and it needs no shared store.
+
+use crate::state::RateLimit;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Addresses tracked before idle ones are swept, bounding memory under a spray of addresses.
+const SWEEP_AT: usize = 10_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// Token buckets by client address.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    limit: RateLimit,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+impl RateLimiter {
+    pub(crate) fn new(limit: RateLimit) -> Self {
+        Self {
+            limit,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `ip`; `Err(wait)` when the bucket is empty.
+    pub(crate) fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let burst = f64::from(self.limit.burst);
+        let rate = self.limit.per_second;
+        let Ok(mut buckets) = self.buckets.lock() else {
+            // A poisoned lock means a panic elsewhere; failing open keeps logins possible.
+            return Ok(());
+        };
+        if buckets.len() >= SWEEP_AT {
+            buckets.retain(|_, bucket| {
+                bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * rate < burst
+            });
+        }
+        let bucket = buckets.entry(ip).or_insert(Bucket {
+            tokens: burst,
+            updated: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else if rate > 0.0 {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+        } else {
+            Err(Duration::from_hours(1))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_allowed_then_refilled_at_the_rate() {
+        let limiter = RateLimiter::new(RateLimit {
+            burst: 3,
+            per_second: 2.0,
+        });
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert!(limiter.check(ip, start).is_ok());
+        }
+        let wait = limiter.check(ip, start).unwrap_err();
+        assert!(wait <= Duration::from_millis(500) && wait > Duration::ZERO);
+        assert!(
+            limiter.check(other, start).is_ok(),
+            "addresses are independent"
+        );
+        assert!(
+            limiter
+                .check(ip, start + Duration::from_millis(500))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check(ip, start + Duration::from_millis(500))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! What every handler can reach: the domain services, the readiness probe, and the HTTP
+//! settings the server read from its configuration.
+
+use crate::rate_limit::RateLimiter;
+use async_trait::async_trait;
+use domain::{AccountService, AdminService, AuthService};
+use ipnet::IpNet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Answers whether the service's dependencies (the database) are reachable, for `/api/ready/`.
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    /// `Ok` when every dependency answers; `Err` with a reason (logged, not sent) otherwise.
+    async fn check(&self) -> Result<(), String>;
+}
+
+/// Which hosts the service answers for, as Django's `ALLOWED_HOSTS`: an exact name, a name
+/// starting with `.` for it and its subdomains, or `*` for any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHosts(Vec<String>);
+
+impl AllowedHosts {
+    /// Hosts from a list; names are compared case-insensitively.
+    pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(hosts: I) -> Self {
+        Self(
+            hosts
+                .into_iter()
+                .map(|host| {
+                    let host = host.as_ref().trim().to_ascii_lowercase();
+                    // `[::1]` in the list matches a `Host: [::1]:8000` header.
+                    host.strip_prefix('[')
+                        .and_then(|inner| inner.strip_suffix(']'))
+                        .map_or(host.clone(), str::to_owned)
+                })
+                .filter(|host| !host.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Any host.
+    pub fn any() -> Self {
+        Self(vec!["*".to_owned()])
+    }
+
+    /// Whether a `Host` header value (with or without a port) is allowed.
+    pub fn allows(&self, host_header: &str) -> bool {
+        let host = strip_port(host_header).to_ascii_lowercase();
+        let host = host.trim_end_matches('.');
+        self.0.iter().any(|allowed| {
+            allowed == "*"
+                || allowed == host
+                || allowed
+                    .strip_prefix('.')
+                    .is_some_and(|domain| host == domain || host.ends_with(allowed.as_str()))
+        })
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        // An IPv6 literal: `[::1]:8000`.
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(name, _)| name)
+}
+
+/// The per-address rate limit on the authentication endpoints: a bucket of `burst` requests
+/// refilled at `per_second`. A `burst` of 0 turns it off.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Requests an address may make at once.
+    pub burst: u32,
+    /// Requests per second an address regains.
+    pub per_second: f64,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            burst: 100,
+            per_second: 20.0,
+        }
+    }
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Hosts the service answers for.
+    pub allowed_hosts: AllowedHosts,
+    /// Origins allowed to call the API from a browser (CORS); empty: same origin only.
+    pub cors_allowed_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The per-address limit on the authentication endpoints.
+    pub rate_limit: RateLimit,
+    /// How long a request may take before it gets a 408.
+    pub request_timeout: Duration,
+    /// The built SPA (`web/dist`), served at `/` when set and present.
+    pub web_dist: Option<PathBuf>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: AllowedHosts::new(["localhost", "127.0.0.1", "[::1]"]),
+            cors_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            rate_limit: RateLimit::default(),
+            request_timeout: Duration::from_secs(30),
+            web_dist: None,
+        }
+    }
+}
+
+/// The state every handler receives. Cloning is cheap.
+#[derive(Clone)]
+pub struct AppState {
+    /// Sign-up, login, refresh, logout, authentication.
+    pub auth: AuthService,
+    /// The caller's own account.
+    pub account: AccountService,
+    /// Administration.
+    pub admin: AdminService,
+    /// The readiness probe.
+    pub readiness: Arc<dyn Readiness>,
+    /// The JWKS document, when tokens are signed with an asymmetric key.
+    pub jwks: Option<Arc<serde_json::Value>>,
+    /// HTTP settings.
+    pub http: Arc<HttpConfig>,
+    pub(crate) rate_limiter: Option<Arc<RateLimiter>>,
+}
+
+impl AppState {
+    /// Builds the state from the services and settings.
+    pub fn new(
+        auth: AuthService,
+        account: AccountService,
+        admin: AdminService,
+        readiness: Arc<dyn Readiness>,
+        jwks: Option<serde_json::Value>,
+        http: HttpConfig,
+    ) -> Self {
+        let rate_limiter =
+            (http.rate_limit.burst > 0).then(|| Arc::new(RateLimiter::new(http.rate_limit)));
+        Self {
+            auth,
+            account,
+            admin,
+            readiness,
+            jwks: jwks.map(Arc::new),
+            http: Arc::new(http),
+            rate_limiter,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_hosts_match_as_django_does() {
+        let hosts = AllowedHosts::new(["example.com", ".example.org", "127.0.0.1", "[::1]"]);
+        assert!(hosts.allows("example.com"));
+        assert!(hosts.allows("EXAMPLE.com:8080"));
+        assert!(hosts.allows("example.org"));
+        assert!(hosts.allows("api.example.org"));
+        assert!(hosts.allows("127.0.0.1:3000"));
+        assert!(hosts.allows("[::1]:8000"));
+        assert!(!hosts.allows("evil.com"));
+        assert!(!hosts.allows("notexample.org"));
+        assert!(!hosts.allows("example.com.evil.com"));
+        assert!(AllowedHosts::any().allows("anything.test"));
+    }
+}
