@@ -138,6 +138,10 @@ impl From<AuditEvent> for AuditEventResponse {
 
 /// One page of audit events, newest first.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "count": 42, "next": "http://localhost:8000/api/admin/audit/?page=2", "previous": null,
+    "results": [{"id": "0192f6c4-8a3e-7b1c-9d2e-3f4a5b6c7d90", "at": "2026-11-26T12:00:00Z", "actor_id": null, "action": "login_failed", "target_id": null, "ip": "203.0.113.9", "details": {"reason": "unknown_email"}}]
+}))]
 pub(crate) struct AuditListResponse {
     /// How many events match the filters.
     count: u64,

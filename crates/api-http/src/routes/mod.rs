@@ -17,6 +17,7 @@ use uuid::Uuid;
 /// A role, as sent over the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(example = "user")]
 pub(crate) enum RoleDto {
     /// Manages other users.
     Admin,
