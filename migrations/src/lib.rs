@@ -15,10 +15,10 @@
 //! # Ok(()) }
 //! ```
 
-use sea_orm_migration::{MigrationTrait, async_trait};
 /// Re-exported so that callers can run [`Migrator`] (`up`, `down`, `status`…) without
 /// depending on `sea-orm-migration` themselves.
 pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::{MigrationTrait, async_trait};
 
 mod m20250101_000001_create_users;
 mod m20250101_000002_create_sessions;

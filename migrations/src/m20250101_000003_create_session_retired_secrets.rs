@@ -46,7 +46,10 @@ impl MigrationTrait for Migration {
                     .foreign_key(
                         ForeignKey::create()
                             .name("session_retired_secrets_session_id_fkey")
-                            .from(SessionRetiredSecrets::Table, SessionRetiredSecrets::SessionId)
+                            .from(
+                                SessionRetiredSecrets::Table,
+                                SessionRetiredSecrets::SessionId,
+                            )
                             .to(Sessions::Table, Sessions::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
@@ -67,11 +70,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(
-                Table::drop()
-                    .table(SessionRetiredSecrets::Table)
-                    .to_owned(),
-            )
+            .drop_table(Table::drop().table(SessionRetiredSecrets::Table).to_owned())
             .await
     }
 

@@ -39,11 +39,19 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(ColumnDef::new(AuditEvents::ActorId).uuid().null())
-                    .col(ColumnDef::new(AuditEvents::Action).string_len(32).not_null())
+                    .col(
+                        ColumnDef::new(AuditEvents::Action)
+                            .string_len(32)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(AuditEvents::TargetId).uuid().null())
                     .col(ColumnDef::new(AuditEvents::Ip).string_len(45).null())
                     // jsonb on PostgreSQL, text on SQLite.
-                    .col(ColumnDef::new(AuditEvents::Details).json_binary().not_null())
+                    .col(
+                        ColumnDef::new(AuditEvents::Details)
+                            .json_binary()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -1,0 +1,42 @@
+//! Storage adapters of the domain's ports, on sea-orm: [`PgUserRepository`],
+//! [`PgSessionRepository`] and [`PgAuditLog`]. Named for PostgreSQL, their production
+//! database; the same code opens SQLite (a file, or memory), so the service runs with no
+//! setup and the tests exercise both.
+//!
+//! Only [`sea_orm::DatabaseConnection`] appears in the public API: entities are private,
+//! rows become domain values through the domain's constructors, and every failure is a
+//! [`domain::UnexpectedError`] (`unavailable` when the database cannot be reached, `internal`
+//! otherwise) or the port's own error. The schema belongs to the `migrations` crate; this
+//! crate never creates a table.
+//!
+//! Every mutating method writes its [`domain::AuditEvent`] in the same transaction as its
+//! change, and begins and ends that transaction itself.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), domain::UnexpectedError> {
+//! use domain::ports::UserRepository;
+//! use infra_postgres::{PgUserRepository, PoolOptions, connect, migrate};
+//!
+//! let db = connect("sqlite::memory:", &PoolOptions::default()).await?;
+//! migrate(&db).await?;
+//! let users = PgUserRepository::new(db);
+//! assert!(users.find_by_id(domain::UserId::new()).await?.is_none());
+//! # Ok(()) }
+//! ```
+
+mod audit;
+mod connect;
+mod entities;
+mod rows;
+mod seed;
+mod sessions;
+mod transaction;
+mod users;
+
+pub use audit::PgAuditLog;
+pub use connect::{PoolOptions, connect, migrate, ping};
+/// The pool every adapter here shares; the one sea-orm type in this crate's API.
+pub use sea_orm::DatabaseConnection;
+pub use seed::seed_users;
+pub use sessions::PgSessionRepository;
+pub use users::PgUserRepository;

@@ -1,0 +1,218 @@
+//! [`PgSessionRepository`]: refresh-token sessions, their rotation and reuse detection.
+
+use crate::entities::{retired_secrets, sessions, users};
+use crate::rows::{self, db, insert_event, insert_row, timestamp};
+use crate::transaction::{begin_write, commit};
+use async_trait::async_trait;
+use domain::ports::{SecretMatch, SessionRepository};
+use domain::{AuditEvent, SecretHash, Session, SessionId, UnexpectedError, User, UserId};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+};
+use time::OffsetDateTime;
+
+/// [`SessionRepository`] on PostgreSQL or SQLite, through sea-orm.
+#[derive(Debug, Clone)]
+pub struct PgSessionRepository {
+    connection: DatabaseConnection,
+}
+
+impl PgSessionRepository {
+    /// A repository over `connection`'s pool.
+    pub fn new(connection: DatabaseConnection) -> Self {
+        Self { connection }
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.connection.get_database_backend()
+    }
+}
+
+#[async_trait]
+impl SessionRepository for PgSessionRepository {
+    async fn find_by_secret(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<SecretMatch>, UnexpectedError> {
+        // The current secret is what nearly every refresh presents: look there first, by
+        // the unique index on the hash, with the user joined in the same query.
+        let current = sessions::Entity::find()
+            .filter(sessions::Column::RefreshTokenHash.eq(hash.as_str()))
+            .find_also_related(users::Entity)
+            .one(&self.connection)
+            .await
+            .map_err(db("finding a session by its secret"))?;
+        if let Some((session, user)) = current {
+            let (session, user) = rows::session_with_user(session, user)?;
+            return Ok(Some(SecretMatch {
+                session,
+                user,
+                current: true,
+            }));
+        }
+        // Then among the secrets sessions rotated away from: a hit there is a replay.
+        let retired = sessions::Entity::find()
+            .join(
+                JoinType::InnerJoin,
+                sessions::Relation::RetiredSecrets.def(),
+            )
+            .filter(retired_secrets::Column::SecretHash.eq(hash.as_str()))
+            .find_also_related(users::Entity)
+            .one(&self.connection)
+            .await
+            .map_err(db("finding a session by a rotated secret"))?;
+        retired
+            .map(|(session, user)| {
+                let (session, user) = rows::session_with_user(session, user)?;
+                Ok(SecretMatch {
+                    session,
+                    user,
+                    current: false,
+                })
+            })
+            .transpose()
+    }
+
+    async fn rotate(
+        &self,
+        id: SessionId,
+        presented: &SecretHash,
+        replacement: &SecretHash,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, UnexpectedError> {
+        let backend = self.backend();
+        let transaction = begin_write(&self.connection).await?;
+        // Compare-and-set: the update matches only while `presented` is still the current,
+        // unrevoked secret. Of two concurrent rotations, the second waits for the first's row
+        // lock (PostgreSQL) or write lock (SQLite), then matches nothing.
+        let swapped = sessions::Entity::update_many()
+            .col_expr(
+                sessions::Column::RefreshTokenHash,
+                Expr::val(replacement.as_str()),
+            )
+            .col_expr(
+                sessions::Column::LastUsedAt,
+                Expr::val(timestamp(backend, at)),
+            )
+            .col_expr(
+                sessions::Column::ExpiresAt,
+                Expr::val(timestamp(backend, expires_at)),
+            )
+            .filter(sessions::Column::Id.eq(id.as_uuid()))
+            .filter(sessions::Column::RefreshTokenHash.eq(presented.as_str()))
+            .filter(sessions::Column::RevokedAt.is_null())
+            .exec(&transaction)
+            .await
+            .map_err(db("rotating a refresh secret"))?;
+        if swapped.rows_affected != 1 {
+            // Dropping the transaction rolls it back; nothing changed anyway.
+            return Ok(false);
+        }
+        transaction
+            .execute(&insert_row(
+                retired_secrets::Entity,
+                vec![
+                    (
+                        retired_secrets::Column::SecretHash,
+                        presented.as_str().into(),
+                    ),
+                    (retired_secrets::Column::SessionId, id.as_uuid().into()),
+                    (retired_secrets::Column::RetiredAt, timestamp(backend, at)),
+                ],
+            )?)
+            .await
+            .map_err(db("keeping a rotated refresh secret"))?;
+        commit(transaction).await?;
+        Ok(true)
+    }
+
+    async fn find_with_user(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<(Session, User)>, UnexpectedError> {
+        // One query, one round trip: this runs on every authenticated request.
+        sessions::Entity::find_by_id(id.as_uuid())
+            .find_also_related(users::Entity)
+            .one(&self.connection)
+            .await
+            .map_err(db("finding a session with its user"))?
+            .map(|(session, user)| rows::session_with_user(session, user))
+            .transpose()
+    }
+
+    async fn revoke(
+        &self,
+        id: SessionId,
+        at: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<bool, UnexpectedError> {
+        let backend = self.backend();
+        let transaction = begin_write(&self.connection).await?;
+        let revoked = sessions::Entity::update_many()
+            .col_expr(
+                sessions::Column::RevokedAt,
+                Expr::val(timestamp(backend, at)),
+            )
+            .filter(sessions::Column::Id.eq(id.as_uuid()))
+            .filter(sessions::Column::RevokedAt.is_null())
+            .exec(&transaction)
+            .await
+            .map_err(db("revoking a session"))?;
+        // The event is recorded even when the session was already revoked: a replayed
+        // refresh token on a dead session is still worth an entry in the trail.
+        transaction
+            .execute(&insert_event(backend, event)?)
+            .await
+            .map_err(db("recording an audit event"))?;
+        commit(transaction).await?;
+        Ok(revoked.rows_affected == 1)
+    }
+
+    async fn revoke_all(
+        &self,
+        user_id: UserId,
+        at: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<u64, UnexpectedError> {
+        let backend = self.backend();
+        let transaction = begin_write(&self.connection).await?;
+        let revoked = sessions::Entity::update_many()
+            .col_expr(
+                sessions::Column::RevokedAt,
+                Expr::val(timestamp(backend, at)),
+            )
+            .filter(sessions::Column::UserId.eq(user_id.as_uuid()))
+            .filter(sessions::Column::RevokedAt.is_null())
+            .exec(&transaction)
+            .await
+            .map_err(db("revoking a user's sessions"))?;
+        transaction
+            .execute(&insert_event(backend, event)?)
+            .await
+            .map_err(db("recording an audit event"))?;
+        commit(transaction).await?;
+        Ok(revoked.rows_affected)
+    }
+
+    async fn list_live(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, UnexpectedError> {
+        sessions::Entity::find()
+            .filter(sessions::Column::UserId.eq(user_id.as_uuid()))
+            .filter(sessions::Column::RevokedAt.is_null())
+            .filter(Expr::col(sessions::Column::ExpiresAt).gt(timestamp(self.backend(), now)))
+            .order_by_desc(sessions::Column::LastUsedAt)
+            .order_by_desc(sessions::Column::Id)
+            .all(&self.connection)
+            .await
+            .map_err(db("listing live sessions"))?
+            .into_iter()
+            .map(rows::session)
+            .collect()
+    }
+}

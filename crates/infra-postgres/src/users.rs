@@ -1,0 +1,513 @@
+//! [`PgUserRepository`]: accounts, their login counters, and the administrators' listing.
+
+use crate::entities::{sessions, users};
+use crate::rows::{
+    self, db, db_error, insert_event, insert_row, insert_session, timestamp, user_row,
+    violates_unique,
+};
+use crate::transaction::{begin_write, commit};
+use async_trait::async_trait;
+use domain::ports::{SaveUserError, UserRepository};
+use domain::{
+    AuditEvent, CursorKey, Email, PageRequest, PasswordHash, Session, UnexpectedError, User,
+    UserFilter, UserId, UserOrdering, UserQuery, UserSlice,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
+};
+use time::OffsetDateTime;
+
+/// The unique index that makes an email belong to one account (see `migrations`).
+const EMAIL_INDEX: &str = "users_email_key";
+/// How SQLite names the same index in its error messages.
+const EMAIL_COLUMN: &str = "users.email";
+
+/// [`UserRepository`] on PostgreSQL or SQLite, through sea-orm.
+#[derive(Debug, Clone)]
+pub struct PgUserRepository {
+    connection: DatabaseConnection,
+}
+
+impl PgUserRepository {
+    /// A repository over `connection`'s pool.
+    pub fn new(connection: DatabaseConnection) -> Self {
+        Self { connection }
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.connection.get_database_backend()
+    }
+}
+
+/// A write's error, with a violation of the email's unique index told apart.
+fn save_error(context: &'static str) -> impl Fn(DbErr) -> SaveUserError {
+    move |error| {
+        if violates_unique(&error, EMAIL_INDEX, EMAIL_COLUMN) {
+            SaveUserError::EmailTaken
+        } else {
+            SaveUserError::Unexpected(db_error(context, error))
+        }
+    }
+}
+
+fn no_such_user(id: UserId) -> UnexpectedError {
+    UnexpectedError::internal("updating a user", format!("no user has the id {id}"))
+}
+
+/// Revokes every unrevoked session of `user_id` at `at`; returns how many.
+async fn revoke_sessions_of(
+    connection: &impl ConnectionTrait,
+    user_id: UserId,
+    at: OffsetDateTime,
+) -> Result<u64, DbErr> {
+    let backend = connection.get_database_backend();
+    let result = sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::RevokedAt,
+            Expr::val(timestamp(backend, at)),
+        )
+        .filter(sessions::Column::UserId.eq(user_id.as_uuid()))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(connection)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+#[async_trait]
+impl UserRepository for PgUserRepository {
+    async fn insert(
+        &self,
+        user: &User,
+        first_session: Option<Session>,
+        event: &AuditEvent,
+    ) -> Result<(), SaveUserError> {
+        let backend = self.backend();
+        let transaction = begin_write(&self.connection).await?;
+        transaction
+            .execute(&insert_row(users::Entity, user_row(backend, user))?)
+            .await
+            .map_err(save_error("inserting a user"))?;
+        if let Some(session) = &first_session {
+            transaction
+                .execute(&insert_session(backend, session)?)
+                .await
+                .map_err(db("inserting a session"))?;
+        }
+        transaction
+            .execute(&insert_event(backend, event)?)
+            .await
+            .map_err(db("recording an audit event"))?;
+        commit(transaction).await?;
+        Ok(())
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, UnexpectedError> {
+        users::Entity::find_by_id(id.as_uuid())
+            .one(&self.connection)
+            .await
+            .map_err(db("finding a user by id"))?
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UnexpectedError> {
+        users::Entity::find()
+            .filter(users::Column::Email.eq(email.as_str()))
+            .one(&self.connection)
+            .await
+            .map_err(db("finding a user by email"))?
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        user: &User,
+        revoke_sessions: bool,
+        event: &AuditEvent,
+    ) -> Result<(), SaveUserError> {
+        let backend = self.backend();
+        let transaction = begin_write(&self.connection).await?;
+        let updated = users::Entity::update_many()
+            .col_expr(users::Column::Email, Expr::val(user.email().as_str()))
+            .col_expr(
+                users::Column::FullName,
+                Expr::val(user.full_name().as_str()),
+            )
+            .col_expr(users::Column::Role, Expr::val(user.role().as_str()))
+            .col_expr(users::Column::IsActive, Expr::val(user.is_active()))
+            .col_expr(
+                users::Column::UpdatedAt,
+                Expr::val(timestamp(backend, user.updated_at())),
+            )
+            .filter(users::Column::Id.eq(user.id().as_uuid()))
+            .exec(&transaction)
+            .await
+            .map_err(save_error("updating a user"))?;
+        if updated.rows_affected != 1 {
+            return Err(no_such_user(user.id()).into());
+        }
+        if revoke_sessions {
+            revoke_sessions_of(&transaction, user.id(), user.updated_at())
+                .await
+                .map_err(db("revoking a user's sessions"))?;
+        }
+        transaction
+            .execute(&insert_event(backend, event)?)
+            .await
+            .map_err(db("recording an audit event"))?;
+        commit(transaction).await?;
+        Ok(())
+    }
+
+    async fn record_failed_login(
+        &self,
+        id: UserId,
+        event: &AuditEvent,
+    ) -> Result<u32, UnexpectedError> {
+        let backend = self.backend();
+        let transaction = begin_write(&self.connection).await?;
+        // The increment happens in the database, so concurrent failures each add one
+        // (a read-modify-write in Rust would lose updates); RETURNING reads the count this
+        // very update produced.
+        let increment = Query::update()
+            .table(users::Entity)
+            .value(
+                users::Column::FailedLogins,
+                Expr::col(users::Column::FailedLogins).add(1),
+            )
+            .and_where(Expr::col(users::Column::Id).eq(id.as_uuid()))
+            .returning_col(users::Column::FailedLogins)
+            .to_owned();
+        let row = transaction
+            .query_one(&increment)
+            .await
+            .map_err(db("counting a failed login"))?
+            .ok_or_else(|| no_such_user(id))?;
+        let count: i32 = row
+            .try_get("", "failed_logins")
+            .map_err(db("reading the failed-login count"))?;
+        transaction
+            .execute(&insert_event(backend, event)?)
+            .await
+            .map_err(db("recording an audit event"))?;
+        commit(transaction).await?;
+        u32::try_from(count).map_err(|error| {
+            UnexpectedError::internal(
+                format!("users row {id} holds an invalid failed_logins"),
+                error,
+            )
+        })
+    }
+
+    async fn lock(
+        &self,
+        id: UserId,
+        until: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<(), UnexpectedError> {
+        let backend = self.backend();
+        let transaction = begin_write(&self.connection).await?;
+        let updated = users::Entity::update_many()
+            .col_expr(
+                users::Column::LockedUntil,
+                Expr::val(timestamp(backend, until)),
+            )
+            .filter(users::Column::Id.eq(id.as_uuid()))
+            .exec(&transaction)
+            .await
+            .map_err(db("locking a user"))?;
+        if updated.rows_affected != 1 {
+            return Err(no_such_user(id));
+        }
+        transaction
+            .execute(&insert_event(backend, event)?)
+            .await
+            .map_err(db("recording an audit event"))?;
+        commit(transaction).await
+    }
+
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+        rehashed: Option<PasswordHash>,
+        session: &Session,
+        event: &AuditEvent,
+    ) -> Result<(), UnexpectedError> {
+        let backend = self.backend();
+        let transaction = begin_write(&self.connection).await?;
+        let mut update = users::Entity::update_many()
+            .col_expr(users::Column::LastLogin, Expr::val(timestamp(backend, at)))
+            .col_expr(users::Column::FailedLogins, Expr::val(0))
+            .col_expr(
+                users::Column::LockedUntil,
+                Expr::val(rows::optional_timestamp(backend, None)),
+            )
+            .col_expr(users::Column::UpdatedAt, Expr::val(timestamp(backend, at)));
+        if let Some(hash) = &rehashed {
+            update = update.col_expr(users::Column::PasswordHash, Expr::val(hash.as_str()));
+        }
+        let updated = update
+            .filter(users::Column::Id.eq(id.as_uuid()))
+            .exec(&transaction)
+            .await
+            .map_err(db("recording a login"))?;
+        if updated.rows_affected != 1 {
+            return Err(no_such_user(id));
+        }
+        transaction
+            .execute(&insert_session(backend, session)?)
+            .await
+            .map_err(db("inserting a session"))?;
+        transaction
+            .execute(&insert_event(backend, event)?)
+            .await
+            .map_err(db("recording an audit event"))?;
+        commit(transaction).await
+    }
+
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        at: OffsetDateTime,
+        replacement: &Session,
+        event: &AuditEvent,
+    ) -> Result<(), UnexpectedError> {
+        let backend = self.backend();
+        let transaction = begin_write(&self.connection).await?;
+        let updated = users::Entity::update_many()
+            .col_expr(users::Column::PasswordHash, Expr::val(hash.as_str()))
+            .col_expr(users::Column::UpdatedAt, Expr::val(timestamp(backend, at)))
+            .filter(users::Column::Id.eq(id.as_uuid()))
+            .exec(&transaction)
+            .await
+            .map_err(db("changing a password"))?;
+        if updated.rows_affected != 1 {
+            return Err(no_such_user(id));
+        }
+        // Revoke first, then insert the replacement: the new session must survive.
+        revoke_sessions_of(&transaction, id, at)
+            .await
+            .map_err(db("revoking a user's sessions"))?;
+        transaction
+            .execute(&insert_session(backend, replacement)?)
+            .await
+            .map_err(db("inserting a session"))?;
+        transaction
+            .execute(&insert_event(backend, event)?)
+            .await
+            .map_err(db("recording an audit event"))?;
+        commit(transaction).await
+    }
+
+    async fn list(&self, query: &UserQuery) -> Result<UserSlice, UnexpectedError> {
+        let size = query.page.size() as usize;
+        let mut rows = page_query(self.backend(), query)?
+            .all(&self.connection)
+            .await
+            .map_err(db("listing users"))?;
+        let has_more = rows.len() > size;
+        rows.truncate(size);
+        let offset = match query.page {
+            PageRequest::Number { number, size } => Some(offset_of(number, size)),
+            PageRequest::After { .. } => None,
+        };
+        let total = match known_total(offset, rows.len(), has_more) {
+            Some(total) => total,
+            None => users::Entity::find()
+                .filter(user_filter(&query.filter))
+                .count(&self.connection)
+                .await
+                .map_err(db("counting users"))?,
+        };
+        let users = rows
+            .into_iter()
+            .map(rows::user)
+            .collect::<Result<Vec<User>, UnexpectedError>>()?;
+        Ok(UserSlice {
+            users,
+            total,
+            has_more,
+        })
+    }
+}
+
+/// How many rows precede page `number` of `size` rows.
+fn offset_of(number: u32, size: u32) -> u64 {
+    u64::from(number.saturating_sub(1)) * u64::from(size)
+}
+
+/// The exact count of all matches when a page by offset already tells it: a page that is
+/// the last one and not past the end (or the empty first page) ends the matches, so they
+/// number its offset plus its rows. Counting a million rows costs about 80 ms on
+/// PostgreSQL, the page a fraction of a millisecond: skipping the count whenever it is
+/// known makes small filtered listings and last pages cheap. A cursor page never knows it.
+pub(crate) fn known_total(offset: Option<u64>, rows: usize, has_more: bool) -> Option<u64> {
+    let offset = offset?;
+    (!has_more && (rows > 0 || offset == 0)).then(|| offset + rows as u64)
+}
+
+/// The `SELECT` of one page of a listing: one row more than the page holds, which tells
+/// whether another page follows.
+fn page_query(
+    backend: DbBackend,
+    query: &UserQuery,
+) -> Result<Select<users::Entity>, UnexpectedError> {
+    let (key_column, order) = match query.ordering {
+        UserOrdering::DateJoined => (users::Column::DateJoined, Order::Asc),
+        UserOrdering::DateJoinedDesc => (users::Column::DateJoined, Order::Desc),
+        UserOrdering::Email => (users::Column::Email, Order::Asc),
+        UserOrdering::EmailDesc => (users::Column::Email, Order::Desc),
+    };
+    // The id breaks ties in the key's direction, so the order is total and pages can neither
+    // overlap nor skip; (key, id) is also exactly the composite index that serves it.
+    let mut page = users::Entity::find()
+        .filter(user_filter(&query.filter))
+        .order_by(key_column, order.clone())
+        .order_by(users::Column::Id, order.clone())
+        .limit(u64::from(query.page.size()) + 1);
+    match &query.page {
+        PageRequest::Number { number, size } => {
+            // OFFSET makes the database walk past every earlier row: deep pages cost in
+            // proportion to their depth. Cursors do not.
+            page = page.offset(offset_of(*number, *size));
+        }
+        PageRequest::After { cursor, .. } => {
+            let key = match (&cursor.key, key_column) {
+                (CursorKey::DateJoined(at), users::Column::DateJoined) => timestamp(backend, *at),
+                (CursorKey::Email(email), users::Column::Email) => Value::from(email.as_str()),
+                _ => {
+                    return Err(UnexpectedError::internal(
+                        "listing users",
+                        "the cursor's key does not fit the ordering",
+                    ));
+                }
+            };
+            // A row-value comparison, which both backends evaluate and PostgreSQL turns into
+            // one range condition on the (key, id) index: a deep page costs what the first
+            // does.
+            let position = Expr::tuple([Expr::col(key_column), Expr::col(users::Column::Id)]);
+            let after = Expr::tuple([Expr::val(key), Expr::val(cursor.id.as_uuid())]);
+            page = page.filter(match order {
+                Order::Desc => position.lt(after),
+                _ => position.gt(after),
+            });
+        }
+    }
+    Ok(page)
+}
+
+/// The `WHERE` of a listing.
+fn user_filter(filter: &UserFilter) -> Condition {
+    let mut condition = Condition::all();
+    if let Some(role) = filter.role {
+        condition = condition.add(users::Column::Role.eq(role.as_str()));
+    }
+    if let Some(is_active) = filter.is_active {
+        condition = condition.add(users::Column::IsActive.eq(is_active));
+    }
+    if let Some(term) = filter.search.as_deref() {
+        // One query for both backends: SQLite has no ILIKE, so both sides are lower-cased.
+        // Emails are stored lower-cased already, which keeps the email side a plain column
+        // (PostgreSQL's trigram index is on `email` and on `lower(full_name)`).
+        let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+        condition = condition.add(
+            Condition::any()
+                .add(Expr::col(users::Column::Email).like(LikeExpr::new(&pattern).escape('\\')))
+                .add(
+                    Func::lower(Expr::col(users::Column::FullName))
+                        .like(LikeExpr::new(&pattern).escape('\\')),
+                ),
+        );
+    }
+    condition
+}
+
+/// `term` with LIKE's wildcards (and the escape character itself) escaped, so that a search
+/// for `50%_off` matches those characters and nothing else.
+fn escape_like(term: &str) -> String {
+    let mut escaped = String::with_capacity(term.len());
+    for character in term.chars() {
+        if matches!(character, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::QueryTrait;
+
+    #[test]
+    fn a_cursor_page_is_one_row_value_range_on_the_ordering_index() {
+        let cursor = domain::UserCursor {
+            ordering: UserOrdering::DateJoinedDesc,
+            key: CursorKey::DateJoined(OffsetDateTime::UNIX_EPOCH),
+            id: UserId::new(),
+        };
+        let query = UserQuery {
+            filter: UserFilter::default(),
+            ordering: UserOrdering::DateJoinedDesc,
+            page: PageRequest::After { cursor, size: 10 },
+        };
+        let sql = page_query(DbBackend::Postgres, &query)
+            .unwrap()
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(sql.contains(r#"WHERE ("date_joined", "id") < ("#), "{sql}");
+        assert!(
+            sql.ends_with(r#"ORDER BY "users"."date_joined" DESC, "users"."id" DESC LIMIT 11"#),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn search_escapes_its_term_and_lower_cases_the_name() {
+        let query = UserQuery {
+            filter: UserFilter {
+                search: Some("50%".to_owned()),
+                ..UserFilter::default()
+            },
+            ordering: UserOrdering::Email,
+            page: PageRequest::Number {
+                number: 3,
+                size: 10,
+            },
+        };
+        let sql = page_query(DbBackend::Sqlite, &query)
+            .unwrap()
+            .build(DbBackend::Sqlite)
+            .to_string();
+        assert!(
+            sql.contains(r#"LOWER("full_name") LIKE '%50\%%' ESCAPE '\'"#),
+            "{sql}"
+        );
+        assert!(sql.ends_with("LIMIT 11 OFFSET 20"), "{sql}");
+    }
+
+    #[test]
+    fn the_total_is_known_from_a_last_page_by_offset_only() {
+        assert_eq!(known_total(Some(90), 5, false), Some(95), "the last page");
+        assert_eq!(known_total(Some(0), 0, false), Some(0), "no match at all");
+        assert_eq!(
+            known_total(Some(100), 0, false),
+            None,
+            "past the end: count"
+        );
+        assert_eq!(known_total(Some(0), 10, true), None, "more follow: count");
+        assert_eq!(known_total(None, 3, false), None, "a cursor page: count");
+    }
+
+    #[test]
+    fn like_wildcards_and_the_escape_character_are_escaped() {
+        assert_eq!(escape_like(r"50%_off\now"), r"50\%\_off\\now");
+        assert_eq!(escape_like("plain"), "plain");
+    }
+}

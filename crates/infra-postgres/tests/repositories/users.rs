@@ -1,0 +1,504 @@
+//! `PgUserRepository`: every method, the email's uniqueness under concurrency, atomic
+//! counters, and corrupt rows.
+
+use crate::support::{
+    TestDb, email, event, insert, insert_with_session, micros, now, record, session, user,
+};
+use domain::ports::{AuditLog, SaveUserError, SessionRepository, UserRepository};
+use domain::{
+    AuditAction, AuditQuery, FullName, PasswordHash, Role, SecretHash, UnexpectedKind, User, UserId,
+};
+use std::sync::Arc;
+use time::Duration;
+
+on_both_backends!(
+    an_inserted_user_is_found_by_id_and_by_email_with_its_first_session_and_event,
+    unknown_ids_and_emails_find_nothing,
+    inserting_a_taken_email_is_email_taken_and_leaves_nothing_behind,
+    twenty_concurrent_sign_ups_with_one_email_let_exactly_one_through,
+    update_saves_the_profile_and_revokes_sessions_only_when_asked,
+    updating_to_a_taken_email_is_email_taken,
+    updating_an_unknown_user_is_an_internal_error,
+    failed_logins_count_up_and_ten_concurrent_failures_all_count,
+    lock_refuses_logins_until_a_time_and_records_its_event,
+    record_login_resets_the_counters_stores_the_rehash_and_opens_a_session,
+    change_password_revokes_every_session_but_the_replacement,
+    a_corrupt_row_is_an_internal_error_not_a_panic,
+);
+
+async fn audit_actions(database: &TestDb, target: UserId) -> Vec<AuditAction> {
+    let slice = database
+        .audit()
+        .list(&AuditQuery {
+            actor: None,
+            target: Some(target),
+            action: None,
+            offset: 0,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    slice.events.into_iter().map(|event| event.action).collect()
+}
+
+async fn an_inserted_user_is_found_by_id_and_by_email_with_its_first_session_and_event(
+    database: TestDb,
+) {
+    let ada = user("Ada@Example.com", "Ada Lovelace");
+    let session = insert_with_session(&database, &ada, "first-secret").await;
+
+    let users = database.users();
+    assert_eq!(users.find_by_id(ada.id()).await.unwrap(), Some(ada.clone()));
+    assert_eq!(
+        users
+            .find_by_email(&email("ada@example.com"))
+            .await
+            .unwrap(),
+        Some(ada.clone())
+    );
+    let (found_session, found_user) = database
+        .sessions()
+        .find_with_user(session.id)
+        .await
+        .unwrap()
+        .expect("the first session was inserted");
+    assert_eq!(found_session, session);
+    assert_eq!(found_user, ada);
+    assert_eq!(
+        audit_actions(&database, ada.id()).await,
+        [AuditAction::SignedUp]
+    );
+}
+
+async fn unknown_ids_and_emails_find_nothing(database: TestDb) {
+    let users = database.users();
+    assert_eq!(users.find_by_id(UserId::new()).await.unwrap(), None);
+    assert_eq!(
+        users
+            .find_by_email(&email("nobody@example.com"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        database
+            .sessions()
+            .find_with_user(domain::SessionId::new())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn inserting_a_taken_email_is_email_taken_and_leaves_nothing_behind(database: TestDb) {
+    let first = user("grace@example.com", "Grace Hopper");
+    insert(&database, &first).await;
+
+    let second = user("GRACE@example.com", "Another Grace");
+    let second_session = session(&second, "second-secret");
+    let outcome = database
+        .users()
+        .insert(
+            &second,
+            Some(second_session.clone()),
+            &event(AuditAction::SignedUp, &second),
+        )
+        .await;
+    assert!(
+        matches!(outcome, Err(SaveUserError::EmailTaken)),
+        "{outcome:?}"
+    );
+
+    // The transaction rolled back: no user, no session, no event for the second account.
+    assert_eq!(
+        database.users().find_by_id(second.id()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        database
+            .sessions()
+            .find_with_user(second_session.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(audit_actions(&database, second.id()).await.is_empty());
+}
+
+async fn twenty_concurrent_sign_ups_with_one_email_let_exactly_one_through(database: TestDb) {
+    let users = Arc::new(database.users());
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..20 {
+        let users = Arc::clone(&users);
+        tasks.spawn(async move {
+            let candidate = user("race@example.com", &format!("Racer {index}"));
+            let session = session(&candidate, &format!("race-secret-{index}"));
+            users
+                .insert(
+                    &candidate,
+                    Some(session),
+                    &event(AuditAction::SignedUp, &candidate),
+                )
+                .await
+        });
+    }
+    let outcomes = tasks.join_all().await;
+    let accepted = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    let taken = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Err(SaveUserError::EmailTaken)))
+        .count();
+    assert_eq!((accepted, taken), (1, 19), "{outcomes:?}");
+}
+
+async fn update_saves_the_profile_and_revokes_sessions_only_when_asked(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    let kept = insert_with_session(&database, &ada, "kept-secret").await;
+    let users = database.users();
+
+    let renamed = User::restore(domain::UserRecord {
+        email: email("countess@example.com"),
+        full_name: FullName::parse("Augusta Ada King").unwrap(),
+        role: Role::Admin,
+        updated_at: micros(now() + Duration::seconds(1)),
+        ..record(&ada)
+    });
+    users
+        .update(&renamed, false, &event(AuditAction::ProfileUpdated, &ada))
+        .await
+        .unwrap();
+    assert_eq!(
+        users.find_by_id(ada.id()).await.unwrap(),
+        Some(renamed.clone())
+    );
+    assert_eq!(
+        users
+            .find_by_email(&email("ada@example.com"))
+            .await
+            .unwrap(),
+        None
+    );
+    let (session, _) = database
+        .sessions()
+        .find_with_user(kept.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.revoked_at, None, "not asked to revoke");
+
+    let deactivated = User::restore(domain::UserRecord {
+        is_active: false,
+        updated_at: micros(now() + Duration::seconds(2)),
+        ..record(&renamed)
+    });
+    users
+        .update(
+            &deactivated,
+            true,
+            &event(AuditAction::ActivationToggled, &ada),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        users.find_by_id(ada.id()).await.unwrap(),
+        Some(deactivated.clone())
+    );
+    let (session, _) = database
+        .sessions()
+        .find_with_user(kept.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.revoked_at, Some(deactivated.updated_at()));
+    assert_eq!(
+        audit_actions(&database, ada.id()).await,
+        [
+            AuditAction::ActivationToggled,
+            AuditAction::ProfileUpdated,
+            AuditAction::SignedUp
+        ]
+    );
+}
+
+async fn updating_to_a_taken_email_is_email_taken(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    let grace = user("grace@example.com", "Grace Hopper");
+    insert(&database, &ada).await;
+    insert(&database, &grace).await;
+
+    let clash = User::restore(domain::UserRecord {
+        email: email("grace@example.com"),
+        ..record(&ada)
+    });
+    let outcome = database
+        .users()
+        .update(&clash, true, &event(AuditAction::ProfileUpdated, &ada))
+        .await;
+    assert!(
+        matches!(outcome, Err(SaveUserError::EmailTaken)),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        database.users().find_by_id(ada.id()).await.unwrap(),
+        Some(ada.clone())
+    );
+    assert_eq!(
+        audit_actions(&database, ada.id()).await,
+        [AuditAction::SignedUp]
+    );
+}
+
+async fn updating_an_unknown_user_is_an_internal_error(database: TestDb) {
+    let ghost = user("ghost@example.com", "Nobody");
+    let outcome = database
+        .users()
+        .update(&ghost, false, &event(AuditAction::ProfileUpdated, &ghost))
+        .await;
+    match outcome {
+        Err(SaveUserError::Unexpected(error)) => assert_eq!(error.kind(), UnexpectedKind::Internal),
+        other => panic!("expected an internal error, got {other:?}"),
+    }
+    assert!(audit_actions(&database, ghost.id()).await.is_empty());
+}
+
+async fn failed_logins_count_up_and_ten_concurrent_failures_all_count(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let users = Arc::new(database.users());
+
+    let first = users
+        .record_failed_login(ada.id(), &event(AuditAction::LoginFailed, &ada))
+        .await
+        .unwrap();
+    assert_eq!(first, 1);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let users = Arc::clone(&users);
+        let ada = ada.clone();
+        tasks.spawn(async move {
+            users
+                .record_failed_login(ada.id(), &event(AuditAction::LoginFailed, &ada))
+                .await
+                .unwrap()
+        });
+    }
+    let mut counts = tasks.join_all().await;
+    counts.sort_unstable();
+    // Each increment saw the one before it: no two failures read the same count.
+    assert_eq!(counts, (2..=11).collect::<Vec<u32>>());
+    let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
+    assert_eq!(stored.failed_logins(), 11);
+    let failures = audit_actions(&database, ada.id())
+        .await
+        .into_iter()
+        .filter(|action| *action == AuditAction::LoginFailed)
+        .count();
+    assert_eq!(failures, 11);
+}
+
+async fn lock_refuses_logins_until_a_time_and_records_its_event(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let until = micros(now() + Duration::minutes(15));
+    database
+        .users()
+        .lock(ada.id(), until, &event(AuditAction::LockedOut, &ada))
+        .await
+        .unwrap();
+    let stored = database
+        .users()
+        .find_by_id(ada.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.locked_until(), Some(until));
+    assert!(stored.lock_remaining(now()).is_some());
+    assert_eq!(
+        audit_actions(&database, ada.id()).await,
+        [AuditAction::LockedOut, AuditAction::SignedUp]
+    );
+}
+
+async fn record_login_resets_the_counters_stores_the_rehash_and_opens_a_session(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let users = database.users();
+    for _ in 0..3 {
+        users
+            .record_failed_login(ada.id(), &event(AuditAction::LoginFailed, &ada))
+            .await
+            .unwrap();
+    }
+    users
+        .lock(
+            ada.id(),
+            micros(now() + Duration::minutes(5)),
+            &event(AuditAction::LockedOut, &ada),
+        )
+        .await
+        .unwrap();
+
+    let at = micros(now() + Duration::seconds(1));
+    let login_session = session(&ada, "login-secret");
+    let rehashed = PasswordHash::new("$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdA$bmV3aGFzaA");
+    users
+        .record_login(
+            ada.id(),
+            at,
+            Some(rehashed.clone()),
+            &login_session,
+            &event(AuditAction::LoggedIn, &ada),
+        )
+        .await
+        .unwrap();
+
+    let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
+    assert_eq!(stored.last_login(), Some(at));
+    assert_eq!(stored.failed_logins(), 0);
+    assert_eq!(stored.locked_until(), None);
+    assert_eq!(stored.password_hash(), &rehashed);
+    assert_eq!(stored.updated_at(), at);
+    let (found, _) = database
+        .sessions()
+        .find_with_user(login_session.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, login_session);
+
+    // Without a rehash, the stored hash stays.
+    users
+        .record_login(
+            ada.id(),
+            at,
+            None,
+            &session(&ada, "second-login"),
+            &event(AuditAction::LoggedIn, &ada),
+        )
+        .await
+        .unwrap();
+    let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash(), &rehashed);
+    assert_eq!(
+        audit_actions(&database, ada.id())
+            .await
+            .into_iter()
+            .filter(|action| *action == AuditAction::LoggedIn)
+            .count(),
+        2
+    );
+}
+
+async fn change_password_revokes_every_session_but_the_replacement(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    let first = insert_with_session(&database, &ada, "phone-secret").await;
+    let users = database.users();
+    let laptop = session(&ada, "laptop-secret");
+    users
+        .record_login(
+            ada.id(),
+            now(),
+            None,
+            &laptop,
+            &event(AuditAction::LoggedIn, &ada),
+        )
+        .await
+        .unwrap();
+    let grace = user("grace@example.com", "Grace Hopper");
+    let bystander = insert_with_session(&database, &grace, "grace-secret").await;
+
+    let at = micros(now() + Duration::seconds(1));
+    let replacement = session(&ada, "replacement-secret");
+    let new_hash = PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$b3RoZXI$b3RoZXJoYXNo");
+    users
+        .change_password(
+            ada.id(),
+            &new_hash,
+            at,
+            &replacement,
+            &event(AuditAction::PasswordChanged, &ada),
+        )
+        .await
+        .unwrap();
+
+    let sessions = database.sessions();
+    for old in [&first, &laptop] {
+        let (found, _) = sessions.find_with_user(old.id).await.unwrap().unwrap();
+        assert_eq!(
+            found.revoked_at,
+            Some(at),
+            "every earlier session is revoked"
+        );
+    }
+    let live = sessions.list_live(ada.id(), at).await.unwrap();
+    assert_eq!(live, std::slice::from_ref(&replacement));
+    let (found, _) = sessions
+        .find_with_user(bystander.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        found.revoked_at, None,
+        "another user's session is untouched"
+    );
+    let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash(), &new_hash);
+    assert_eq!(stored.updated_at(), at);
+    assert_eq!(
+        audit_actions(&database, ada.id()).await.first(),
+        Some(&AuditAction::PasswordChanged)
+    );
+}
+
+async fn a_corrupt_row_is_an_internal_error_not_a_panic(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    let ada_session = insert_with_session(&database, &ada, "ada-secret").await;
+    database
+        .raw("UPDATE users SET email = 'not an email' WHERE email = 'ada@example.com'")
+        .await;
+
+    let users = database.users();
+    let error = users.find_by_id(ada.id()).await.unwrap_err();
+    assert_eq!(error.kind(), UnexpectedKind::Internal);
+    assert!(error.to_string().contains("email"), "{error}");
+    let error = database
+        .sessions()
+        .find_with_user(ada_session.id)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), UnexpectedKind::Internal);
+    let error = database
+        .sessions()
+        .find_by_secret(&SecretHash::new("ada-secret"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), UnexpectedKind::Internal);
+    let listing = users
+        .list(&domain::UserQuery {
+            filter: domain::UserFilter::default(),
+            ordering: domain::UserOrdering::default(),
+            page: domain::PageRequest::Number {
+                number: 1,
+                size: 10,
+            },
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(listing.kind(), UnexpectedKind::Internal);
+
+    database
+        .raw("UPDATE users SET email = 'ada@example.com', role = 'superuser'")
+        .await;
+    let error = users.find_by_id(ada.id()).await.unwrap_err();
+    assert!(error.to_string().contains("role"), "{error}");
+
+    database
+        .raw("UPDATE users SET role = 'user', failed_logins = -1")
+        .await;
+    let error = users.find_by_id(ada.id()).await.unwrap_err();
+    assert!(error.to_string().contains("failed_logins"), "{error}");
+
+    database.raw("UPDATE users SET failed_logins = 0").await;
+    assert!(users.find_by_id(ada.id()).await.unwrap().is_some());
+}
