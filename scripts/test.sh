@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, lints, every Rust test (unit, integration against
-# real PostgreSQL and SQLite, doc tests) and the embedding example.
-# PostgreSQL must answer at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+# real PostgreSQL and SQLite, black-box HTTP, doc tests), the embedding example, and the web
+# app's checks, unit tests, build and end-to-end flows in Chromium against the real server.
+# Needs PostgreSQL at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+# Node.js 20+, and Debian's Chromium at /usr/bin/chromium (CHROMIUM_BIN to use another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +33,11 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --all-features --locked --no-fail-fast
 fi
+
+step "the server binary the end-to-end tests drive"
+cargo build --locked -p server
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+export SERVER_BIN="$target_dir/debug/server"
+
+step "web: API types, type-check, unit tests, build, end-to-end (Chromium)"
+web/scripts/ci.sh

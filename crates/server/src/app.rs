@@ -1,0 +1,340 @@
+//! `Application`: builds the adapters from the configuration, hands them to the domain's
+//! services and to the HTTP layer, binds, and serves until stopped. No business rule here.
+
+use crate::config::{Config, Validated};
+use api_http::{AppState, Readiness};
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::ports::UserRepository as _;
+use domain::{
+    AccountService, AdminService, AuthService, ClientInfo, Clock, PageRequest, PasswordPolicy,
+    PlaintextPassword, Ports, Role, Settings, SignUp, SignUpError, UserFilter, UserOrdering,
+    UserQuery,
+};
+use infra_argon2::{Argon2Config, Argon2Hasher};
+use infra_jwt::{JwtTokenIssuer, RandomSecretGenerator};
+use infra_postgres::{
+    DatabaseConnection, PgAuditLog, PgSessionRepository, PgUserRepository, PoolOptions,
+};
+use secrecy::{ExposeSecret, SecretString};
+use std::error::Error;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+/// A start-up failure, as one line for the operator.
+pub type StartError = Box<dyn Error + Send + Sync>;
+
+/// The system clock, truncated to microseconds: PostgreSQL keeps no more, so a time read back
+/// equals the one written.
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now)
+    }
+}
+
+struct DatabaseReadiness(DatabaseConnection);
+
+#[async_trait]
+impl Readiness for DatabaseReadiness {
+    async fn check(&self) -> Result<(), String> {
+        infra_postgres::ping(&self.0)
+            .await
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// The wired services, for the subcommands that need them without HTTP.
+pub struct Services {
+    /// Sign-up, login…
+    pub auth: AuthService,
+    /// The caller's own account.
+    pub account: AccountService,
+    /// Administration.
+    pub admin: AdminService,
+    /// The database pool.
+    pub database: DatabaseConnection,
+    /// The JWKS document, with an asymmetric key.
+    pub jwks: Option<serde_json::Value>,
+    /// The password hasher (the seeder hashes its one password with it).
+    pub hasher: Arc<Argon2Hasher>,
+}
+
+/// Connects to the database, applies pending migrations, and builds every adapter and service.
+///
+/// # Errors
+/// A start-up failure, described in one line.
+pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, StartError> {
+    let timeout = Duration::from_secs(u64::from(config.database_timeout.max(1)));
+    let pool = PoolOptions {
+        max_connections: config.database_max_connections.max(1),
+        connect_timeout: timeout,
+        acquire_timeout: timeout,
+        ..PoolOptions::default()
+    };
+    let database = infra_postgres::connect(&config.database_url, &pool)
+        .await
+        .map_err(|error| format!("DATABASE_URL: cannot connect: {error}"))?;
+    infra_postgres::migrate(&database)
+        .await
+        .map_err(|error| format!("migrating the database: {error}"))?;
+
+    let issuer = token_issuer(config, validated)?;
+    let jwks = issuer.jwks();
+    let mut argon2 = Argon2Config {
+        memory_kib: config.argon2_memory_kib,
+        iterations: config.argon2_iterations,
+        ..Argon2Config::default()
+    };
+    if let Some(max_concurrent) = config.argon2_max_concurrent {
+        argon2.max_concurrent = max_concurrent.max(1);
+    }
+    let hasher = Arc::new(Argon2Hasher::new(argon2).map_err(|error| format!("ARGON2_*: {error}"))?);
+    let ports = Ports {
+        users: Arc::new(PgUserRepository::new(database.clone())),
+        sessions: Arc::new(PgSessionRepository::new(database.clone())),
+        hasher: hasher.clone(),
+        tokens: Arc::new(issuer),
+        secrets: Arc::new(RandomSecretGenerator),
+        clock: Arc::new(SystemClock),
+        audit: Arc::new(PgAuditLog::new(database.clone())),
+    };
+    let settings = Settings {
+        access_token_lifetime: time::Duration::seconds(i64::from(config.access_token_lifetime)),
+        refresh_token_lifetime: time::Duration::seconds(i64::from(config.refresh_token_lifetime)),
+        password_policy: PasswordPolicy {
+            min_score: config.password_min_score,
+            ..PasswordPolicy::default()
+        },
+        ..Settings::default()
+    };
+    Ok(Services {
+        auth: AuthService::new(ports.clone(), settings.clone()),
+        account: AccountService::new(ports.clone(), settings.clone()),
+        admin: AdminService::new(ports, settings),
+        database,
+        jwks,
+        hasher,
+    })
+}
+
+fn token_issuer(config: &Config, validated: &Validated) -> Result<JwtTokenIssuer, StartError> {
+    if let Some(path) = &config.jwt_private_key_file {
+        let pem = std::fs::read_to_string(path).map_err(|error| {
+            format!(
+                "JWT_PRIVATE_KEY_FILE: cannot read {}: {error}",
+                path.display()
+            )
+        })?;
+        return Ok(JwtTokenIssuer::ed25519_from_pem(
+            &pem,
+            &config.jwt_issuer,
+            &config.jwt_audience,
+        )
+        .map_err(|error| format!("JWT_PRIVATE_KEY_FILE: {error}"))?);
+    }
+    let secret = match &config.secret_key {
+        Some(secret) => secret.clone(),
+        None => persisted_secret(validated.sqlite_path.as_deref())?,
+    };
+    Ok(JwtTokenIssuer::hs256(
+        secret.expose_secret().as_bytes(),
+        &config.jwt_issuer,
+        &config.jwt_audience,
+    )
+    .map_err(|error| format!("SECRET_KEY: {error}"))?)
+}
+
+/// The key kept beside the SQLite database (or in the working directory), created on first
+/// start from 256 random bits, readable by its owner only.
+fn persisted_secret(sqlite_path: Option<&Path>) -> Result<SecretString, StartError> {
+    let path = match sqlite_path {
+        Some(database) => {
+            let mut name = database.as_os_str().to_owned();
+            name.push(".secret-key");
+            std::path::PathBuf::from(name)
+        }
+        None => std::path::PathBuf::from("secret.key"),
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(SecretString::from(existing));
+        }
+        return Err(format!(
+            "{}: the stored secret key is too short; delete the file to make a new one",
+            path.display()
+        )
+        .into());
+    }
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes).map_err(|error| format!("generating a secret key: {error}"))?;
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    write_private(&path, &secret).map_err(|error| {
+        format!(
+            "{}: cannot store the generated secret key: {error}",
+            path.display()
+        )
+    })?;
+    tracing::info!(path = %path.display(), "generated a secret key for signing tokens");
+    Ok(SecretString::from(secret))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Creates the configured bootstrap admin unless that email already has an account.
+///
+/// # Errors
+/// When the admin's input is invalid (a weak password, say) or storage fails.
+pub async fn bootstrap_admin(config: &Config, services: &Services) -> Result<(), StartError> {
+    let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) else {
+        return Ok(());
+    };
+    let input = SignUp {
+        email: email.clone(),
+        password: PlaintextPassword::new(password.expose_secret()),
+        full_name: config.admin_full_name.clone(),
+    };
+    match services
+        .admin
+        .create_admin(input, &ClientInfo::default())
+        .await
+    {
+        Ok(admin) => {
+            tracing::info!(email = %admin.email(), "created the bootstrap admin");
+            Ok(())
+        }
+        Err(SignUpError::EmailTaken) => Ok(()),
+        Err(SignUpError::Invalid(errors)) => {
+            Err(format!("ADMIN_EMAIL/ADMIN_PASSWORD/ADMIN_FULL_NAME: {errors}").into())
+        }
+        Err(SignUpError::Unexpected(error)) => {
+            Err(format!("creating the bootstrap admin: {error}").into())
+        }
+    }
+}
+
+/// How many admin accounts exist.
+async fn admin_count(database: &DatabaseConnection) -> Result<u64, StartError> {
+    let query = UserQuery {
+        filter: UserFilter {
+            role: Some(Role::Admin),
+            ..UserFilter::default()
+        },
+        ordering: UserOrdering::default(),
+        page: PageRequest::Number { number: 1, size: 1 },
+    };
+    Ok(PgUserRepository::new(database.clone())
+        .list(&query)
+        .await?
+        .total)
+}
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Validates `config`, wires everything, bootstraps the admin if asked, and binds.
+    ///
+    /// # Errors
+    /// A start-up failure, described in one line per problem.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let validated = config.validate().map_err(|problems| problems.join("\n"))?;
+        let services = wire(config, &validated).await?;
+        bootstrap_admin(config, &services).await?;
+        let listener = TcpListener::bind(validated.bind)
+            .await
+            .map_err(|error| format!("BIND: cannot listen on {}: {error}", validated.bind))?;
+        let address = listener.local_addr()?;
+        if admin_count(&services.database).await? == 0 {
+            tracing::warn!(
+                "no admin account yet: run `server create-admin --email you@example.com --full-name \"Your Name\"`, or set ADMIN_EMAIL and ADMIN_PASSWORD"
+            );
+        }
+        let state = AppState::new(
+            services.auth,
+            services.account,
+            services.admin,
+            Arc::new(DatabaseReadiness(services.database)),
+            services.jwks,
+            validated.http,
+        );
+        Ok(Self {
+            listener,
+            address,
+            state,
+        })
+    }
+
+    /// The address the server listens on (useful with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    ///
+    /// # Errors
+    /// When the listener fails.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let service = api_http::app(self.state);
+        axum::serve(
+            self.listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(service),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

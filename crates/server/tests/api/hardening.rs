@@ -1,0 +1,258 @@
+//! What a hostile or careless client can send: bad JSON, wrong types, huge bodies, odd paths,
+//! foreign hosts, floods. None of it may yield a 500.
+
+use crate::helpers::{Backend, PASSWORD, on_both_backends, problem, spawn_app, spawn_app_with};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    malformed_json_is_400_and_the_wrong_content_type_415,
+    a_missing_field_is_named_in_the_errors,
+    a_one_megabyte_body_is_413,
+    sql_looking_and_unicode_input_is_stored_verbatim,
+    paths_without_the_trailing_slash_are_served_the_same,
+    unknown_paths_and_methods_are_problems,
+    a_foreign_host_header_is_400,
+    the_auth_endpoints_are_rate_limited_per_address,
+    responses_carry_the_security_headers_and_a_request_id,
+);
+
+async fn malformed_json_is_400_and_the_wrong_content_type_415(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let malformed = app
+        .request(Method::POST, "/api/auth/login/")
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    problem(malformed, StatusCode::BAD_REQUEST).await;
+    let wrong_type = app
+        .post("/api/auth/login/", &json!({"email": 42, "password": ["x"]}))
+        .await;
+    problem(wrong_type, StatusCode::BAD_REQUEST).await;
+    let form = app
+        .request(Method::POST, "/api/auth/login/")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=a&password=b")
+        .send()
+        .await
+        .unwrap();
+    problem(form, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    let none = app
+        .request(Method::POST, "/api/auth/signup/")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    problem(none, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+}
+
+async fn a_missing_field_is_named_in_the_errors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = problem(
+        app.post(
+            "/api/auth/signup/",
+            &json!({"email": "a@example.com", "password": PASSWORD}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(body["errors"]["full_name"][0], "This field is required.");
+}
+
+async fn a_one_megabyte_body_is_413(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let huge =
+        json!({"email": "a@example.com", "password": "x".repeat(1024 * 1024), "full_name": "A"});
+    let body = problem(
+        app.post("/api/auth/signup/", &huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    assert_eq!(body["type"], "/problems/body-too-large");
+    // The server is fine afterwards.
+    assert_eq!(
+        app.request(Method::GET, "/api/health/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+async fn sql_looking_and_unicode_input_is_stored_verbatim(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let name = "Robert'); DROP TABLE users;-- 李小龍 ☃";
+    let response = app
+        .post(
+            "/api/auth/signup/",
+            &json!({"email": "bobby@example.com", "password": PASSWORD, "full_name": name}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["full_name"], name);
+    problem(
+        app.login("' OR '1'='1", "' OR '1'='1").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    problem(
+        app.login("bobby@example.com' --", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let unicode_email = app
+        .post(
+            "/api/auth/signup/",
+            &json!({"email": "ünï@exämple.com", "password": PASSWORD, "full_name": "U"}),
+        )
+        .await;
+    problem(unicode_email, StatusCode::BAD_REQUEST).await;
+    let nul = app
+        .post(
+            "/api/auth/signup/",
+            &json!({"email": "nul@example.com", "password": PASSWORD, "full_name": "a\u{0}b"}),
+        )
+        .await;
+    problem(nul, StatusCode::BAD_REQUEST).await;
+    app.login_ok("bobby@example.com", PASSWORD).await;
+}
+
+async fn paths_without_the_trailing_slash_are_served_the_same(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app
+        .post(
+            "/api/auth/signup",
+            &json!({"email": "ada@example.com", "password": PASSWORD, "full_name": "Ada"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let tokens = app.login_ok("ada@example.com", PASSWORD).await;
+    assert_eq!(
+        app.get("/api/users/me", &tokens.access).await.status(),
+        StatusCode::OK
+    );
+    let admin = app.admin().await;
+    assert_eq!(
+        app.get("/api/admin/users?page_size=1", &admin.access)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+async fn unknown_paths_and_methods_are_problems(backend: Backend) {
+    let app = spawn_app(backend).await;
+    problem(
+        app.request(Method::GET, "/api/nothing/here/")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let wrong_method = app
+        .request(Method::DELETE, "/api/auth/login/")
+        .send()
+        .await
+        .unwrap();
+    problem(wrong_method, StatusCode::METHOD_NOT_ALLOWED).await;
+    // Without a built web app, other paths are 404 too.
+    assert_eq!(
+        app.request(Method::GET, "/profile")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn a_foreign_host_header_is_400(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app
+        .request(Method::GET, "/api/health/")
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["type"], "/problems/invalid-host");
+    let allowed = app
+        .request(Method::GET, "/api/health/")
+        .header("host", "localhost:1234")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+}
+
+async fn the_auth_endpoints_are_rate_limited_per_address(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &["--rate-limit-burst", "3", "--rate-limit-per-second", "0.5"],
+    )
+    .await;
+    for _ in 0..3 {
+        problem(
+            app.login("ghost@example.com", "x").await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
+    let limited = app.login("ghost@example.com", "x").await;
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    let body = problem(limited, StatusCode::TOO_MANY_REQUESTS).await;
+    assert_eq!(body["type"], "/problems/rate-limited");
+    // Endpoints that do not hash are not limited.
+    assert_eq!(
+        app.request(Method::GET, "/api/health/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+async fn responses_carry_the_security_headers_and_a_request_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app
+        .request(Method::GET, "/api/health/")
+        .send()
+        .await
+        .unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(
+        uuid::Uuid::parse_str(headers["x-request-id"].to_str().unwrap())
+            .unwrap()
+            .get_version_num(),
+        4
+    );
+    let echoed = app
+        .request(Method::GET, "/api/health/")
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "trace-me-42");
+}

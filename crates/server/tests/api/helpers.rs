@@ -1,0 +1,311 @@
+//! `spawn_app`: the real application on a random port, against a fresh SQLite file or a fresh
+//! PostgreSQL database, and a `TestApp` that speaks HTTP to it.
+
+use clap::Parser as _;
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use server::{Application, Cli};
+use std::path::PathBuf;
+
+pub(crate) const PASSWORD: &str = "vivid-otter-cabinet-91";
+pub(crate) const ADMIN_EMAIL: &str = "admin@example.com";
+
+/// A throwaway Ed25519 key for the JWKS test (generated with `openssl genpkey -algorithm ed25519`).
+pub(crate) const TEST_ED25519_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINmqTa1/7J+hGWvAT/pA1Ams5Y/ycxxQz8rW0O8bDuQ5\n-----END PRIVATE KEY-----\n";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where a test's database lives; dropped (PostgreSQL) or deleted (SQLite) with it.
+pub(crate) struct TestDatabase {
+    pub(crate) url: String,
+    postgres_name: Option<String>,
+    sqlite_dir: Option<PathBuf>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl TestDatabase {
+    pub(crate) async fn create(backend: Backend) -> Self {
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir).unwrap();
+                Self {
+                    url: format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display()),
+                    postgres_name: None,
+                    sqlite_dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let admin = Database::connect(&admin_url).await.unwrap_or_else(|error| {
+                    panic!("PostgreSQL does not answer at {admin_url} ({error}). Start it, or point TEST_DATABASE_URL at a server where user may CREATE DATABASE.")
+                });
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(base, _)| base);
+                Self {
+                    url: format!("{base}/{name}"),
+                    postgres_name: Some(name),
+                    sqlite_dir: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.sqlite_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(name) = self.postgres_name.take() {
+            // Drop runs outside async code: use a private runtime on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    if let Ok(admin) = Database::connect(&postgres_admin_url()).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub(crate) struct TestApp {
+    pub(crate) address: String,
+    pub(crate) client: Client,
+    /// Kept so the database lives as long as the app that uses it.
+    _database: std::sync::Arc<TestDatabase>,
+    _server: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Settings every test app shares; `extra` flags override them.
+fn args(database_url: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "server",
+        "--database-url",
+        database_url,
+        "--bind",
+        "127.0.0.1:0",
+        "--secret-key",
+        "test-secret-key-that-is-long-enough-for-hs256",
+        "--allowed-hosts",
+        "127.0.0.1,localhost",
+        // Real argon2id, with a lighter cost than production so the suite stays quick.
+        "--argon2-memory-kib",
+        "4096",
+        "--argon2-iterations",
+        "1",
+        "--rate-limit-burst",
+        "0",
+        "--admin-email",
+        ADMIN_EMAIL,
+        "--admin-password",
+        PASSWORD,
+        "--web-dist",
+        "/nonexistent",
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+    args
+}
+
+pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+pub(crate) async fn spawn_app_with(backend: Backend, extra: &[&str]) -> TestApp {
+    let database = std::sync::Arc::new(TestDatabase::create(backend).await);
+    spawn_on(database, extra).await
+}
+
+/// Another instance on the same database (scaling out).
+pub(crate) async fn spawn_on(database: std::sync::Arc<TestDatabase>, extra: &[&str]) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+    }
+    let cli = Cli::try_parse_from(args(&database.url, extra)).unwrap();
+    let application = Application::build(&cli.config).await.unwrap();
+    let address = format!("http://{}", application.address());
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        application
+            .run_until(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    TestApp {
+        address,
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _database: database,
+        _server: server,
+        shutdown: Some(shutdown),
+    }
+}
+
+/// A signed-in user: their id and tokens.
+#[derive(Debug, Clone)]
+pub(crate) struct Tokens {
+    pub(crate) id: String,
+    pub(crate) access: String,
+    pub(crate) refresh: String,
+}
+
+impl TestApp {
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn get(&self, path: &str, access: &str) -> Response {
+        self.request(Method::GET, path)
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        access: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self.request(method, path).bearer_auth(access);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub(crate) async fn signup(&self, email: &str, full_name: &str) -> Tokens {
+        let response = self
+            .post(
+                "/api/auth/signup/",
+                &json!({"email": email, "password": PASSWORD, "full_name": full_name}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        tokens(&response.json().await.unwrap())
+    }
+
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/auth/login/",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub(crate) async fn login_ok(&self, email: &str, password: &str) -> Tokens {
+        let response = self.login(email, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {email}");
+        tokens(&response.json().await.unwrap())
+    }
+
+    pub(crate) async fn admin(&self) -> Tokens {
+        self.login_ok(ADMIN_EMAIL, PASSWORD).await
+    }
+
+    pub(crate) async fn me_status(&self, access: &str) -> StatusCode {
+        self.get("/api/users/me/", access).await.status()
+    }
+}
+
+pub(crate) fn tokens(body: &Value) -> Tokens {
+    Tokens {
+        id: body["user"]["id"].as_str().unwrap_or_default().to_owned(),
+        access: body["access"].as_str().unwrap().to_owned(),
+        refresh: body["refresh"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Checks a problem+json error and returns its body.
+pub(crate) async fn problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["detail"].is_string(), "{body}");
+    assert!(
+        body["type"].as_str().unwrap().starts_with("/problems/"),
+        "{body}"
+    );
+    body
+}
+
+/// Declares each listed test once per backend: `sqlite::name` and `postgres::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
