@@ -1,0 +1,285 @@
+// End-to-end flows in Chromium against the real server (see harness.mjs). Run: npm run e2e
+// (after npm run build). Screenshots go to e2e/artifacts/ and, for the README, docs/.
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { ADMIN, apiSignUp, artifactsDir, axeReport, checkAccessibility, launchBrowser, newPage, screenshot, startServer } from "./harness.mjs";
+
+const SEEDED = 25;
+const seedUser = (n) => ({
+  email: `seed${String(n).padStart(2, "0")}@example.com`,
+  fullName: `Seed User ${String(n).padStart(2, "0")}`,
+  password: "Quiet-harbour-lantern-58",
+});
+const ADA = { fullName: "Ada Lovelace", email: "ada@example.com", password: "Analytical-engine-notes-1843" };
+const ADA_NEW = { fullName: "Ada King", email: "ada.king@example.com", password: "Difference-engine-punched-1822" };
+
+let server;
+let browser;
+const pagesWithProblems = [];
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  for (let n = 1; n <= SEEDED; n++) await apiSignUp(server.url, seedUser(n));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  mkdirSync(artifactsDir, { recursive: true });
+  writeFileSync(join(artifactsDir, "axe-report.json"), JSON.stringify(axeReport, null, 2));
+  const total = axeReport.reduce((sum, entry) => sum + entry.violations.length, 0);
+  const blocking = axeReport.flatMap((entry) => entry.violations.filter((v) => v.impact === "serious" || v.impact === "critical"));
+  console.log(`axe: ${axeReport.length} page states checked, ${total} violation(s), ${blocking.length} serious or critical`);
+});
+
+async function expectAccessible(page, name) {
+  const blocking = await checkAccessibility(page, name);
+  assert.deepEqual(blocking, [], `axe found serious/critical violations on ${name}: ${JSON.stringify(blocking, null, 2)}`);
+}
+
+async function heading(page, text) {
+  await page.getByRole("heading", { level: 1, name: text }).waitFor();
+}
+
+async function logIn(page, { email, password }) {
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+function noProblems(problems, where) {
+  assert.deepEqual(problems, [], `${where}: ${problems.join("\n")}`);
+}
+
+test("the server serves the SPA with a CSP the app lives within", async () => {
+  const response = await fetch(`${server.url}/profile/sessions`);
+  assert.equal(response.status, 200, "SPA fallback: a client-side route must serve index.html");
+  assert.match(await response.text(), /<div id="root">/);
+  const csp = response.headers.get("content-security-policy");
+  console.log(`# Content-Security-Policy: ${csp ?? "(none)"}`);
+});
+
+test("a user signs up, edits the profile, manages sessions, changes the password, logs out and back in", async () => {
+  const { context, page, problems } = await newPage(browser);
+  await page.goto(`${server.url}/signup`);
+  await heading(page, "Create your account");
+  await expectAccessible(page, "sign up (empty)");
+
+  // A password the client already knows is too weak shows the meter and blocks the submit.
+  await page.getByLabel("Full name", { exact: true }).fill(ADA.fullName);
+  await page.getByLabel("Email", { exact: true }).fill(ADA.email);
+  await page.getByLabel("Password", { exact: true }).fill("12345678");
+  await page.getByText("Estimated strength: Very weak").waitFor();
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByText("This password is entirely numeric.").waitFor();
+  await expectAccessible(page, "sign up (errors)");
+
+  await page.getByLabel("Password", { exact: true }).fill(ADA.password);
+  await page.getByText(/Estimated strength: (Strong|Very strong)/).waitFor();
+  await screenshot(page, "signup", { docs: true });
+  await page.getByRole("button", { name: "Create account" }).click();
+
+  await heading(page, "Your profile");
+  await page.getByLabel("Full name", { exact: true }).waitFor();
+  assert.equal(await page.getByLabel("Full name", { exact: true }).inputValue(), ADA.fullName);
+  await expectAccessible(page, "profile");
+  await screenshot(page, "profile", { docs: true });
+
+  // The server's 409 comes back on the email field.
+  await page.getByLabel("Email", { exact: true }).fill(seedUser(1).email);
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("This email is already used by another account.").waitFor();
+
+  await page.getByLabel("Full name", { exact: true }).fill(ADA_NEW.fullName);
+  await page.getByLabel("Email", { exact: true }).fill(ADA_NEW.email);
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("Your profile was saved.").waitFor();
+  await page.getByRole("banner").getByText(ADA_NEW.fullName).waitFor();
+
+  // A reload keeps the session: the refresh token survives in sessionStorage.
+  await page.reload();
+  await heading(page, "Your profile");
+  assert.equal(await page.getByLabel("Email", { exact: true }).inputValue(), ADA_NEW.email);
+
+  // A second device signs in; the first sees it and signs it out.
+  const other = await newPage(browser, { userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0" });
+  await other.page.goto(`${server.url}/login`);
+  await logIn(other.page, { email: ADA_NEW.email, password: ADA.password });
+  await heading(other.page, "Your profile");
+
+  await page.getByRole("link", { name: "Sessions", exact: true }).click();
+  await heading(page, "Your sessions");
+  await page.getByText("This device").waitFor();
+  const signOutOther = page.getByRole("button", { name: /^Sign out Firefox on Linux/ });
+  await signOutOther.waitFor();
+  await expectAccessible(page, "sessions");
+  await screenshot(page, "sessions");
+  await signOutOther.click();
+  await page.getByText("Firefox on Linux was signed out.").waitFor();
+  // The revoked device is thrown out at its next request.
+  await other.page.getByRole("link", { name: "Sessions", exact: true }).click();
+  await heading(other.page, "Log in");
+  await other.context.close();
+
+  await page.getByRole("link", { name: "Password", exact: true }).click();
+  await heading(page, "Change password");
+  await page.getByLabel("Current password", { exact: true }).fill("not-my-password");
+  await page.getByLabel("New password", { exact: true }).fill(ADA_NEW.password);
+  await page.getByLabel("Confirm new password", { exact: true }).fill(ADA_NEW.password);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.locator('[aria-invalid="true"]').first().waitFor();
+  await page.getByLabel("Current password", { exact: true }).fill(ADA.password);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.getByText("Password changed").waitFor();
+  await expectAccessible(page, "change password");
+  await screenshot(page, "change-password");
+
+  // The fresh pair from the password change is in use: the session still works.
+  await page.getByRole("link", { name: "Profile", exact: true }).click();
+  await heading(page, "Your profile");
+
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading(page, "Log in");
+  await page.getByText("You have been logged out.").waitFor();
+  await expectAccessible(page, "log in");
+  await screenshot(page, "login");
+
+  await logIn(page, { email: ADA_NEW.email, password: ADA.password });
+  await page.getByText("Incorrect email or password").waitFor();
+  await expectAccessible(page, "log in (wrong password)");
+  await logIn(page, { email: ADA_NEW.email, password: ADA_NEW.password });
+  await heading(page, "Your profile");
+
+  // A plain user never sees admin links or pages.
+  assert.equal(await page.getByRole("link", { name: "Audit log", exact: true }).count(), 0);
+  await page.goto(`${server.url}/admin/users`);
+  await heading(page, "Page not found");
+  await expectAccessible(page, "not found");
+  await screenshot(page, "not-found");
+
+  noProblems(problems, "user flow");
+  await context.close();
+});
+
+test("an admin pages, searches, deactivates and reactivates a user, and changes a role", async () => {
+  const { context, page, problems } = await newPage(browser);
+  await page.goto(`${server.url}/admin/users`);
+  // Signed out: the guard sends the admin to log in, then back to the users table.
+  await heading(page, "Log in");
+  await logIn(page, ADMIN);
+  await heading(page, "Users");
+
+  const summary = page.getByText(/^Showing \d+–\d+ of \d+ users$/);
+  await summary.waitFor();
+  const total = Number((await summary.textContent()).match(/of (\d+)/)[1]);
+  assert.ok(total >= SEEDED + 1, `expected at least ${SEEDED + 1} users, got ${total}`);
+  assert.equal(await page.locator("tbody tr").count(), 10);
+  await expectAccessible(page, "admin users");
+  await screenshot(page, "admin-users", { docs: true });
+
+  await page.getByRole("button", { name: "Next page" }).click();
+  await page.getByText(`Showing 11–20 of ${total} users`).waitFor();
+  await page.getByRole("button", { name: "Last page" }).click();
+  const lastPage = Math.ceil(total / 10);
+  await page.getByRole("navigation", { name: "Pagination" }).getByText(`Page ${lastPage} of ${lastPage}`).waitFor();
+  assert.equal(await page.locator("tbody tr").count(), total - (lastPage - 1) * 10);
+  await page.goBack();
+  await page.getByText(`Showing 11–20 of ${total} users`).waitFor();
+
+  // Filters: role, then ordering.
+  await page.getByLabel("Role", { exact: true }).selectOption("admin");
+  await page.getByText("Showing 1–1 of 1 user").waitFor();
+  await page.getByRole("button", { name: `Deactivate ${ADMIN.fullName}` }).and(page.locator(":disabled")).waitFor();
+  await page.getByLabel("Role", { exact: true }).selectOption("");
+  await page.getByLabel("Order", { exact: true }).selectOption("-email");
+  await page.locator("tbody tr").first().getByText("seed25@example.com").waitFor();
+  await page.getByLabel("Order", { exact: true }).selectOption("-date_joined");
+
+  // Search, deactivate with confirmation.
+  const target = seedUser(7);
+  await page.getByRole("searchbox", { name: "Search" }).fill("seed07");
+  await page.getByText("Showing 1–1 of 1 user").waitFor();
+  await page.getByRole("button", { name: `Deactivate ${target.fullName}` }).click();
+  const dialog = page.getByRole("alertdialog", { name: `Deactivate ${target.fullName}?` });
+  await dialog.waitFor();
+  await expectAccessible(page, "admin users (confirm dialog)");
+  await screenshot(page, "admin-users-confirm");
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  await page.getByRole("button", { name: `Deactivate ${target.fullName}` }).click();
+  await dialog.getByRole("button", { name: "Deactivate" }).click();
+  await page.getByText(`${target.fullName} was deactivated.`).waitFor();
+
+  // The deactivated user is told so at login.
+  const victim = await newPage(browser);
+  await victim.page.goto(`${server.url}/login`);
+  await logIn(victim.page, target);
+  await victim.page.getByText("This account has been deactivated").waitFor();
+  await expectAccessible(victim.page, "log in (deactivated)");
+  await screenshot(victim.page, "login-deactivated");
+
+  // Reactivate; now the login works.
+  await page.getByRole("button", { name: `Reactivate ${target.fullName}` }).click();
+  await page.getByRole("alertdialog").getByRole("button", { name: "Reactivate" }).click();
+  await page.getByText(`${target.fullName} was reactivated.`).waitFor();
+  await logIn(victim.page, target);
+  await heading(victim.page, "Your profile");
+  noProblems(victim.problems, "deactivated user");
+  await victim.context.close();
+
+  // User detail: change a role.
+  await page.getByRole("link", { name: target.fullName }).click();
+  await heading(page, target.fullName);
+  await page.getByLabel("Role", { exact: true }).selectOption("admin");
+  await page.getByRole("button", { name: "Save role" }).click();
+  await page.getByText(`${target.fullName} is now an admin.`).waitFor();
+  await expectAccessible(page, "admin user detail");
+  await screenshot(page, "admin-user-detail");
+
+  await page.getByRole("link", { name: "Audit log", exact: true }).click();
+  await heading(page, "Audit log");
+  await page.locator("tbody tr").first().waitFor();
+  await page.getByLabel("Action", { exact: true }).selectOption("admin_toggle_active");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.getByText(/^2 events$/).waitFor();
+  await expectAccessible(page, "audit log");
+  await screenshot(page, "admin-audit");
+
+  noProblems(problems, "admin flow");
+  await context.close();
+});
+
+test("the app works at 375 px wide, with the keyboard", async () => {
+  const { context, page, problems } = await newPage(browser, { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+  await page.goto(`${server.url}/login`);
+  await heading(page, "Log in");
+  // The first Tab lands on the skip link.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+  await screenshot(page, "mobile-login");
+
+  await logIn(page, ADMIN);
+  await heading(page, "Your profile");
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  assert.ok(await fits(), "the profile page scrolls sideways at 375 px");
+  await expectAccessible(page, "profile (mobile)");
+  await screenshot(page, "mobile-profile");
+
+  await page.getByRole("button", { name: "Menu" }).click();
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await heading(page, "Users");
+  // Route change moves focus to the new page's heading.
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H1");
+  await page.getByText(/^Showing 1–10 of \d+ users$/).waitFor();
+  assert.ok(await fits(), "the users page scrolls sideways at 375 px");
+  await expectAccessible(page, "admin users (mobile)");
+  await screenshot(page, "mobile-admin-users");
+
+  await page.goto(`${server.url}/signup`);
+  await heading(page, "Your profile"); // Signed in: sign-up redirects away.
+  noProblems(problems, "mobile");
+  await context.close();
+});

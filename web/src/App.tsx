@@ -1,0 +1,50 @@
+/**
+ * The route table. Public pages (login, sign-up) redirect away once signed in; account pages
+ * need a session; admin pages need the admin role and show "not found" to anyone else.
+ */
+import { Navigate, Route, Routes } from "react-router";
+import { RedirectIfSignedIn, RequireAdmin, RequireAuth } from "./auth/guards";
+import { useSession } from "./auth/SessionContext";
+import { Layout } from "./components/Layout";
+import { FullPageLoading } from "./components/States";
+import { AdminAuditPage } from "./pages/admin/AdminAuditPage";
+import { AdminUserDetailPage } from "./pages/admin/AdminUserDetailPage";
+import { AdminUsersPage } from "./pages/admin/AdminUsersPage";
+import { ChangePasswordPage } from "./pages/ChangePasswordPage";
+import { LoginPage } from "./pages/LoginPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { ProfilePage } from "./pages/ProfilePage";
+import { SessionsPage } from "./pages/SessionsPage";
+import { SignUpPage } from "./pages/SignUpPage";
+
+function Home() {
+  const { state } = useSession();
+  if (state.status === "loading") return <FullPageLoading />;
+  return <Navigate to={state.status === "signed-in" ? "/profile" : "/login"} replace />;
+}
+
+export function AppRoutes() {
+  return (
+    <Routes>
+      <Route element={<Layout />}>
+        <Route index element={<Home />} />
+        <Route element={<RedirectIfSignedIn />}>
+          <Route path="login" element={<LoginPage />} />
+          <Route path="signup" element={<SignUpPage />} />
+        </Route>
+        <Route element={<RequireAuth />}>
+          <Route path="profile" element={<ProfilePage />} />
+          <Route path="profile/password" element={<ChangePasswordPage />} />
+          <Route path="profile/sessions" element={<SessionsPage />} />
+          <Route path="admin" element={<RequireAdmin />}>
+            <Route index element={<Navigate to="users" replace />} />
+            <Route path="users" element={<AdminUsersPage />} />
+            <Route path="users/:userId" element={<AdminUserDetailPage />} />
+            <Route path="audit" element={<AdminAuditPage />} />
+          </Route>
+        </Route>
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+    </Routes>
+  );
+}
