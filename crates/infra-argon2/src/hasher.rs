@@ -1,20 +1,24 @@
 //! [`Argon2Hasher`]: argon2id hashing and verification off the async runtime, bounded by a
 //! semaphore, with a dummy hash for the constant-work login path.
 //!
+//! The argon2 memory matrix (19 MiB with the default parameters) comes from a small pool
+//! ([`MemoryPool`]): at most one buffer per semaphore slot, allocated on first need and
+//! reused afterwards. Allocating a fresh matrix per hash on whichever blocking thread runs it
+//! made glibc keep freed matrices in its per-thread arenas, and the process grew by one
+//! matrix per blocking thread (hundreds of MiB under load).
+//!
 //! Passwords are moved into the blocking task as [`PlaintextPassword`] clones, which zero
 //! themselves when dropped; nothing here logs them or the hashes.
 
 use crate::config::{Argon2Config, Argon2ConfigError};
 use argon2::password_hash::Error as HashError;
-use argon2::{
-    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHash as PhcHash,
-    PasswordHasher as PhcPasswordHasher, PasswordVerifier as _, Version,
-};
+use argon2::password_hash::phc::{self, Output, ParamsString, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash as PhcHash, Version};
 use async_trait::async_trait;
 use domain::{PasswordHash, PasswordHasher, PlaintextPassword, UnexpectedError};
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::Semaphore;
 
 /// The most memory a stored hash may ask for, in KiB (1 GiB), unless the configured cost is
@@ -31,6 +35,8 @@ const DUMMY_PASSWORD: &[u8] = b"dummy password for unknown accounts";
 /// The work runs in `tokio::task::spawn_blocking`, at most
 /// [`max_concurrent`](Argon2Config::max_concurrent) at a time; further callers wait for a slot
 /// as ordinary futures. Its methods must therefore be called from within a Tokio runtime.
+/// Each running job borrows one of at most `max_concurrent` reusable memory buffers, so the
+/// hashing memory stays near `max_concurrent` × `memory_kib` however long the server runs.
 ///
 /// ```
 /// use domain::{PasswordHasher, PlaintextPassword};
@@ -53,10 +59,13 @@ pub struct Argon2Hasher {
     /// The configured parameters as a stored hash states them (output length included), for
     /// `needs_rehash`.
     params: Params,
+    /// `params` as written in a PHC string, computed once.
+    params_string: ParamsString,
     permits: Arc<Semaphore>,
     max_concurrent: usize,
     max_stored_memory_kib: u32,
-    dummy: PhcHash,
+    dummy: StoredHash,
+    pool: Arc<MemoryPool>,
     gauge: Arc<Gauge>,
 }
 
@@ -88,17 +97,25 @@ impl Argon2Hasher {
             parallelism: config.parallelism,
             source,
         })?;
+        let params_string =
+            ParamsString::try_from(&params).map_err(Argon2ConfigError::DummyHash)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-        let dummy = argon2
-            .hash_password(DUMMY_PASSWORD)
+        let pool = Arc::new(MemoryPool::new(params.block_count(), config.max_concurrent));
+        // Through the pool, like every later hash: the buffer it allocates is the first one
+        // the requests reuse, and no matrix is freed (which would raise glibc's mmap
+        // threshold and send later ones to the arenas).
+        let dummy = hash_with_salt(&argon2, &params_string, &pool, DUMMY_PASSWORD)
+            .and_then(|phc| StoredHash::from_phc(&phc))
             .map_err(Argon2ConfigError::DummyHash)?;
         Ok(Self {
             argon2,
             params,
+            params_string,
             permits: Arc::new(Semaphore::new(config.max_concurrent)),
             max_concurrent: config.max_concurrent,
             max_stored_memory_kib: MAX_STORED_MEMORY_KIB.max(config.memory_kib),
             dummy,
+            pool,
             gauge: Arc::default(),
         })
     }
@@ -119,35 +136,44 @@ impl Argon2Hasher {
         self.gauge.peak.load(Ordering::SeqCst)
     }
 
+    /// How many reusable memory buffers of the configured cost exist (idle or lent to a
+    /// running job), for metrics; never above [`max_concurrent`](Self::max_concurrent).
+    /// Verifying a stored hash with a higher memory cost than the configured one uses a
+    /// one-off buffer instead, which this does not count.
+    pub fn pooled_buffers(&self) -> usize {
+        self.pool.allocated.load(Ordering::SeqCst)
+    }
+
     /// Runs `job` on the blocking pool once a slot is free.
     async fn run_blocking<T, F>(&self, job: F) -> Result<T, UnexpectedError>
     where
         T: Send + 'static,
-        F: FnOnce(&Argon2<'static>) -> T + Send + 'static,
+        F: FnOnce(&MemoryPool) -> T + Send + 'static,
     {
         // The slot is taken before the task is spawned: waiting callers are then cheap
-        // futures, not blocking-pool threads (up to 512) each about to allocate 19 MiB.
+        // futures, not blocking-pool threads (up to 512) each about to need 19 MiB.
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
             .map_err(|error| {
                 UnexpectedError::internal("waiting for a password-hashing slot", error)
             })?;
-        let argon2 = self.argon2.clone();
+        let pool = Arc::clone(&self.pool);
         let gauge = Arc::clone(&self.gauge);
         tokio::task::spawn_blocking(move || {
             // The task owns the permit, not the caller: a caller that gives up (a cancelled
             // request) cannot stop blocking work, so its slot stays taken until the work ends.
+            // The permit also bounds the pool: one running job holds at most one buffer.
             let _permit = permit;
             let _running = gauge.enter();
-            job(&argon2)
+            job(&pool)
         })
         .await
         .map_err(|error| UnexpectedError::internal("running a password-hashing task", error))
     }
 
     /// Parses a stored hash and checks it is one this hasher can afford to verify.
-    fn parse_stored(&self, hash: &PasswordHash) -> Result<PhcHash, UnexpectedError> {
+    fn parse_stored(&self, hash: &PasswordHash) -> Result<StoredHash, UnexpectedError> {
         const CONTEXT: &str = "reading a stored password hash";
         let parsed = PhcHash::new(hash.as_str())
             .map_err(|error| UnexpectedError::internal(CONTEXT, error))?;
@@ -157,19 +183,19 @@ impl Argon2Hasher {
                 "it has no salt or no output",
             ));
         }
-        let params =
-            Params::try_from(&parsed).map_err(|error| UnexpectedError::internal(CONTEXT, error))?;
-        if params.m_cost() > self.max_stored_memory_kib {
+        let stored = StoredHash::from_phc(&parsed)
+            .map_err(|error| UnexpectedError::internal(CONTEXT, error))?;
+        let memory_kib = stored.argon2.params().m_cost();
+        if memory_kib > self.max_stored_memory_kib {
             return Err(UnexpectedError::internal(
                 CONTEXT,
                 format!(
-                    "it asks for {} KiB of memory, more than the {} KiB allowed",
-                    params.m_cost(),
+                    "it asks for {memory_kib} KiB of memory, more than the {} KiB allowed",
                     self.max_stored_memory_kib
                 ),
             ));
         }
-        Ok(parsed)
+        Ok(stored)
     }
 }
 
@@ -180,6 +206,7 @@ impl fmt::Debug for Argon2Hasher {
             .field("params", &self.params)
             .field("max_concurrent", &self.max_concurrent)
             .field("in_flight", &self.in_flight())
+            .field("pooled_buffers", &self.pooled_buffers())
             .finish_non_exhaustive()
     }
 }
@@ -189,8 +216,12 @@ impl PasswordHasher for Argon2Hasher {
     #[tracing::instrument(skip_all)]
     async fn hash(&self, password: &PlaintextPassword) -> Result<PasswordHash, UnexpectedError> {
         let password = password.clone();
+        let argon2 = self.argon2.clone();
+        let params_string = self.params_string.clone();
         let hashed = self
-            .run_blocking(move |argon2| argon2.hash_password(password.expose().as_bytes()))
+            .run_blocking(move |pool| {
+                hash_with_salt(&argon2, &params_string, pool, password.expose().as_bytes())
+            })
             .await?
             .map_err(|error| UnexpectedError::internal("hashing a password", error))?;
         Ok(PasswordHash::new(hashed.to_string()))
@@ -204,34 +235,19 @@ impl PasswordHasher for Argon2Hasher {
     ) -> Result<bool, UnexpectedError> {
         let stored = self.parse_stored(hash)?;
         let password = password.clone();
-        let outcome = self
-            .run_blocking(move |argon2| {
-                argon2.verify_password(password.expose().as_bytes(), &stored)
-            })
-            .await?;
-        match outcome {
-            Ok(()) => Ok(true),
-            Err(HashError::PasswordInvalid) => Ok(false),
-            Err(error) => Err(UnexpectedError::internal("verifying a password", error)),
-        }
+        self.run_blocking(move |pool| stored.matches(pool, password.expose().as_bytes()))
+            .await?
+            .map_err(|error| UnexpectedError::internal("verifying a password", error))
     }
 
     #[tracing::instrument(skip_all)]
     async fn verify_dummy(&self, password: &PlaintextPassword) -> Result<(), UnexpectedError> {
         let dummy = self.dummy.clone();
         let password = password.clone();
-        let outcome = self
-            .run_blocking(move |argon2| {
-                argon2.verify_password(password.expose().as_bytes(), &dummy)
-            })
-            .await?;
-        match outcome {
-            Ok(()) | Err(HashError::PasswordInvalid) => Ok(()),
-            Err(error) => Err(UnexpectedError::internal(
-                "verifying against the dummy hash",
-                error,
-            )),
-        }
+        self.run_blocking(move |pool| dummy.matches(pool, password.expose().as_bytes()))
+            .await?
+            .map(|_discarded| ())
+            .map_err(|error| UnexpectedError::internal("verifying against the dummy hash", error))
     }
 
     fn needs_rehash(&self, hash: &PasswordHash) -> bool {
@@ -241,6 +257,179 @@ impl PasswordHasher for Argon2Hasher {
         parsed.algorithm != ARGON2ID_IDENT
             || parsed.version != Some(Version::V0x13.into())
             || !Params::try_from(&parsed).is_ok_and(|params| params == self.params)
+    }
+}
+
+/// Hashes `password` with a fresh salt from the OS random source into the PHC string
+/// argon2's own `PasswordHasher` writes for the same inputs, using pooled memory.
+fn hash_with_salt(
+    argon2: &Argon2<'_>,
+    params_string: &ParamsString,
+    pool: &MemoryPool,
+    password: &[u8],
+) -> Result<PhcHash, HashError> {
+    let salt = Salt::new(&argon2::password_hash::try_generate_salt()?)?;
+    let output_len = argon2
+        .params()
+        .output_len()
+        .unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let output = compute(argon2, pool, password, &salt, output_len)?;
+    Ok(PhcHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: params_string.clone(),
+        salt: Some(salt),
+        hash: Some(output),
+    })
+}
+
+/// Runs argon2 into an output of `output_len` bytes, in a pooled buffer when the parameters
+/// fit in one (argon2 uses the first `block_count` blocks of a larger slice), otherwise in a
+/// one-off buffer: only a stored hash with a higher memory cost than the configured one, which
+/// `needs_rehash` will have replaced after the next successful login.
+fn compute(
+    argon2: &Argon2<'_>,
+    pool: &MemoryPool,
+    password: &[u8],
+    salt: &[u8],
+    output_len: usize,
+) -> Result<Output, HashError> {
+    let mut output = [0_u8; Output::MAX_LENGTH];
+    let output = output.get_mut(..output_len).ok_or(HashError::OutputSize)?;
+    let needed = argon2.params().block_count();
+    if needed <= pool.blocks_per_buffer {
+        let mut lease = pool.lease()?;
+        argon2.hash_password_into_with_memory(password, salt, output, &mut lease.blocks)?;
+    } else {
+        let mut one_off = allocate_blocks(needed)?;
+        argon2.hash_password_into_with_memory(password, salt, output, &mut one_off)?;
+    }
+    Ok(Output::new(output)?)
+}
+
+/// `len` zeroed blocks, or `OutOfMemory` rather than an abort when the allocation fails.
+fn allocate_blocks(len: usize) -> Result<Vec<Block>, HashError> {
+    let mut blocks = Vec::new();
+    blocks
+        .try_reserve_exact(len)
+        .map_err(|_| HashError::OutOfMemory)?;
+    blocks.resize(len, Block::new());
+    Ok(blocks)
+}
+
+/// A stored hash, parsed and checked once on the async side: everything the blocking job
+/// needs to recompute it.
+#[derive(Clone)]
+struct StoredHash {
+    /// Configured with the algorithm, version and parameters (output length included) the
+    /// hash states.
+    argon2: Argon2<'static>,
+    salt: Salt,
+    expected: Output,
+}
+
+impl StoredHash {
+    fn from_phc(phc: &PhcHash) -> Result<Self, HashError> {
+        let (Some(salt), Some(expected)) = (phc.salt, phc.hash) else {
+            return Err(phc::Error::MissingField.into());
+        };
+        let algorithm = Algorithm::try_from(phc.algorithm.as_str())?;
+        // A PHC string without `v=` means the newest version, as argon2's verifier reads it.
+        let version = phc
+            .version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let params = Params::try_from(phc)?;
+        Ok(Self {
+            argon2: Argon2::new(algorithm, version, params),
+            salt,
+            expected,
+        })
+    }
+
+    /// Whether `password` hashes to the stored output. `Output`'s equality runs in constant
+    /// time, so the comparison tells an attacker nothing about how close a guess came.
+    fn matches(&self, pool: &MemoryPool, password: &[u8]) -> Result<bool, HashError> {
+        let computed = compute(
+            &self.argon2,
+            pool,
+            password,
+            &self.salt,
+            self.expected.len(),
+        )?;
+        Ok(computed == self.expected)
+    }
+}
+
+/// At most `max_buffers` reusable argon2 memory buffers of `blocks_per_buffer` blocks each,
+/// allocated when first needed and kept for the life of the hasher.
+///
+/// A buffer keeps the last computation's blocks until the next one overwrites them (argon2's
+/// first pass writes every block before reading it); memory freed after each hash kept them
+/// as well, until reused.
+struct MemoryPool {
+    blocks_per_buffer: usize,
+    max_buffers: usize,
+    idle: Mutex<Vec<Vec<Block>>>,
+    /// Buffers in existence, idle or lent.
+    allocated: AtomicUsize,
+}
+
+impl MemoryPool {
+    fn new(blocks_per_buffer: usize, max_buffers: usize) -> Self {
+        Self {
+            blocks_per_buffer,
+            max_buffers,
+            idle: Mutex::new(Vec::with_capacity(max_buffers)),
+            allocated: AtomicUsize::new(0),
+        }
+    }
+
+    /// An idle buffer, or a new one. The semaphore lets at most `max_buffers` jobs run, each
+    /// holding at most one lease, so a new buffer is only ever made while fewer than
+    /// `max_buffers` exist.
+    fn lease(&self) -> Result<Lease<'_>, HashError> {
+        let idle = self.lock_idle().pop();
+        let blocks = if let Some(blocks) = idle {
+            blocks
+        } else {
+            let blocks = allocate_blocks(self.blocks_per_buffer)?;
+            self.allocated.fetch_add(1, Ordering::SeqCst);
+            blocks
+        };
+        Ok(Lease { pool: self, blocks })
+    }
+
+    fn give_back(&self, blocks: Vec<Block>) {
+        let mut idle = self.lock_idle();
+        if idle.len() < self.max_buffers {
+            idle.push(blocks);
+        } else {
+            // Unreachable while the semaphore bounds the jobs; kept so the bound holds even
+            // if that changes.
+            drop(idle);
+            drop(blocks);
+            self.allocated.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+        // A panic while the lock was held cannot leave the list inconsistent (it is only
+        // pushed to or popped from), so a poisoned lock is used as is.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A buffer lent by a [`MemoryPool`]; going back to it when dropped, even if the job panics.
+struct Lease<'pool> {
+    pool: &'pool MemoryPool,
+    blocks: Vec<Block>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        self.pool.give_back(std::mem::take(&mut self.blocks));
     }
 }
 
@@ -271,6 +460,7 @@ impl Drop for Running<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::{PasswordHasher as _, PasswordVerifier as _};
     use domain::UnexpectedKind;
     use std::time::{Duration, Instant};
     use tokio::task::JoinSet;
@@ -431,6 +621,138 @@ mod tests {
             "pw",
         );
         assert!(!hasher.needs_rehash(&same));
+    }
+
+    #[tokio::test]
+    async fn pooled_hashes_are_the_phc_strings_argon2_itself_writes() {
+        let hasher = small(512, 2);
+        let ours = hasher.hash(&password("pw")).await.unwrap();
+        let parsed = PhcHash::new(ours.as_str()).unwrap();
+        // argon2's own hasher, given the same salt, writes the very same string.
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, hasher.params.clone())
+            .hash_password_with_salt(b"pw", &parsed.salt.unwrap())
+            .unwrap();
+        assert_eq!(theirs.to_string(), ours.as_str());
+        // argon2's own verifier accepts ours, whatever parameters it was built with.
+        assert!(Argon2::default().verify_password(b"pw", &parsed).is_ok());
+        assert_eq!(
+            Argon2::default().verify_password(b"wrong", &parsed),
+            Err(HashError::PasswordInvalid)
+        );
+        // And ours accepts argon2's, at the default parameters too.
+        let default_hasher = Argon2Hasher::new(Argon2Config::default()).unwrap();
+        let theirs = phc(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::default(),
+            "correct horse",
+        );
+        assert!(
+            default_hasher
+                .verify(&password("correct horse"), &theirs)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !default_hasher
+                .verify(&password("correct horsE"), &theirs)
+                .await
+                .unwrap()
+        );
+        assert!(!default_hasher.needs_rehash(&theirs));
+    }
+
+    #[tokio::test]
+    async fn hashes_costlier_than_the_pool_or_with_extra_params_verify_with_one_off_memory() {
+        let hasher = small(256, 1);
+        let costlier = phc(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, Some(32)).unwrap(),
+            "pw",
+        );
+        let with_data = phc(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            argon2::ParamsBuilder::new()
+                .m_cost(256)
+                .t_cost(1)
+                .p_cost(1)
+                .data(argon2::AssociatedData::new(b"context").unwrap())
+                .build()
+                .unwrap(),
+            "pw",
+        );
+        assert!(
+            with_data.as_str().contains(",data="),
+            "{}",
+            with_data.as_str()
+        );
+        for stored in [&costlier, &with_data] {
+            assert!(hasher.verify(&password("pw"), stored).await.unwrap());
+            assert!(!hasher.verify(&password("wrong"), stored).await.unwrap());
+            assert!(hasher.needs_rehash(stored));
+        }
+        // The costlier hash did not enlarge the pool: its buffer was a one-off.
+        assert_eq!(hasher.pooled_buffers(), 1);
+        assert_eq!(hasher.pool.lock_idle()[0].len(), 256);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pool_never_holds_more_buffers_than_concurrent_slots() {
+        let hasher = Arc::new(
+            Argon2Hasher::new(Argon2Config {
+                max_concurrent: 3,
+                ..Argon2Config::default()
+            })
+            .unwrap(),
+        );
+        // The dummy hash, computed at construction, made the first buffer.
+        assert_eq!(hasher.pooled_buffers(), 1);
+        let hash = hasher.hash(&password("pw")).await.unwrap();
+        let watching = Arc::clone(&hasher);
+        let watcher = tokio::spawn(async move {
+            let mut most = 0;
+            while Arc::strong_count(&watching) > 1 {
+                most = most.max(watching.pooled_buffers());
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            most
+        });
+        for attempt in 0..100 {
+            let guess = if attempt % 2 == 0 { "pw" } else { "wrong" };
+            let matched = hasher.verify(&password(guess), &hash).await.unwrap();
+            assert_eq!(matched, attempt % 2 == 0);
+            assert_eq!(
+                hasher.pooled_buffers(),
+                1,
+                "sequential work reuses one buffer"
+            );
+        }
+        let mut logins = JoinSet::new();
+        for attempt in 0..100 {
+            let hasher = Arc::clone(&hasher);
+            let hash = hash.clone();
+            logins.spawn(async move {
+                if attempt % 10 == 0 {
+                    hasher.verify_dummy(&password("pw")).await.unwrap();
+                } else {
+                    assert!(hasher.verify(&password("pw"), &hash).await.unwrap());
+                }
+            });
+        }
+        logins.join_all().await;
+        let pooled = hasher.pooled_buffers();
+        assert!((2..=3).contains(&pooled), "{pooled} buffers");
+        assert_eq!(
+            hasher.pool.lock_idle().len(),
+            pooled,
+            "every buffer came back"
+        );
+        assert!(hasher.max_in_flight() >= 2);
+        drop(hasher);
+        let most = watcher.await.unwrap();
+        assert!(most <= 3, "the pool held {most} buffers at once");
     }
 
     const MALFORMED: [&str; 10] = [

@@ -5,7 +5,8 @@
 //! argon2 PHC string with the parameters it names, and says when a stored hash should be
 //! replaced because the configured parameters changed. The CPU- and memory-heavy work runs in
 //! `tokio::task::spawn_blocking`, at most [`Argon2Config::max_concurrent`] at a time, so a
-//! flood of logins can neither starve the async runtime nor use unbounded memory.
+//! flood of logins can neither starve the async runtime nor use unbounded memory: each of
+//! those slots reuses one argon2 memory buffer for the life of the hasher.
 //!
 //! The settings are passed in by the caller ([`Argon2Config`]); nothing here reads the
 //! environment.
