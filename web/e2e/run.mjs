@@ -185,7 +185,11 @@ test("an admin pages, searches, deactivates and reactivates a user, and changes 
   await page.getByRole("button", { name: "Last page" }).click();
   const lastPage = Math.ceil(total / 10);
   await page.getByRole("navigation", { name: "Pagination" }).getByText(`Page ${lastPage} of ${lastPage}`).waitFor();
-  assert.equal(await page.locator("tbody tr").count(), total - (lastPage - 1) * 10);
+  // The page number changes before the rows arrive: wait for the rows themselves.
+  const lastRows = total - (lastPage - 1) * 10;
+  await page.getByText(`Showing ${(lastPage - 1) * 10 + 1}–${total} of ${total} users`).waitFor();
+  await page.waitForFunction((count) => document.querySelectorAll("tbody tr").length === count, lastRows);
+  assert.equal(await page.locator("tbody tr").count(), lastRows);
   await page.goBack();
   await page.getByText(`Showing 11–20 of ${total} users`).waitFor();
 

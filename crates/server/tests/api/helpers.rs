@@ -67,6 +67,19 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The PostgreSQL database's name (None on SQLite).
+    pub(crate) fn postgres_name(&self) -> Option<&str> {
+        self.postgres_name.as_deref()
+    }
+
+    /// Runs SQL on the PostgreSQL server's maintenance database.
+    pub(crate) async fn admin_sql(sql: &str) {
+        let admin = Database::connect(&postgres_admin_url()).await.unwrap();
+        admin.execute_unprepared(sql).await.unwrap();
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some(dir) = &self.sqlite_dir {

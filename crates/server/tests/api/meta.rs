@@ -1,10 +1,12 @@
 //! Service endpoints: health, readiness, the OpenAPI document, Swagger UI, JWKS, CORS.
 
 use crate::helpers::{
-    Backend, PASSWORD, TEST_ED25519_PEM, on_both_backends, problem, spawn_app, spawn_app_with,
+    Backend, PASSWORD, TEST_ED25519_PEM, TestDatabase, on_both_backends, problem, spawn_app,
+    spawn_app_with, spawn_on,
 };
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::sync::Arc;
 
 on_both_backends!(
     health_and_ready_answer_ok,
@@ -189,4 +191,58 @@ async fn the_web_app_is_served_with_a_fallback_to_index_html(backend: Backend) {
     )
     .await;
     let _ = std::fs::remove_dir_all(dist);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_503_not_500() {
+    let database = Arc::new(TestDatabase::create(Backend::Postgres).await);
+    let app = spawn_on(database.clone(), &["--database-timeout", "1"]).await;
+    let name = database.postgres_name().unwrap().to_owned();
+    TestDatabase::admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await;
+    TestDatabase::admin_sql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .await;
+
+    let ready = app
+        .request(Method::GET, "/api/ready/")
+        .send()
+        .await
+        .unwrap();
+    problem(ready, StatusCode::SERVICE_UNAVAILABLE).await;
+    let login = app
+        .post(
+            "/api/auth/login/",
+            &json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let body = problem(login, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(body["type"], "/problems/service-unavailable");
+    // Liveness does not depend on the database.
+    assert_eq!(
+        app.request(Method::GET, "/api/health/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    TestDatabase::admin_sql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+    // Connections killed while the database was away are discarded as they are found dead.
+    let mut recovered = false;
+    for _ in 0..30 {
+        let ready = app
+            .request(Method::GET, "/api/ready/")
+            .send()
+            .await
+            .unwrap();
+        if ready.status() == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the pool reconnects once the database is back");
+    app.login_ok(crate::helpers::ADMIN_EMAIL, PASSWORD).await;
 }
