@@ -206,8 +206,11 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 /// # Errors
 /// When the admin's input is invalid (a weak password, say) or storage fails.
 pub async fn bootstrap_admin(config: &Config, services: &Services) -> Result<(), StartError> {
-    let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) else {
-        return Ok(());
+    let (email, password) = match (&config.admin_email, &config.admin_password) {
+        (Some(email), Some(password)) => (email, password),
+        (None, None) => return Ok(()),
+        // `create-admin` takes ADMIN_PASSWORD alone; a bootstrap needs both.
+        _ => return Err("ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither".into()),
     };
     let input = SignUp {
         email: email.clone(),

@@ -221,9 +221,6 @@ impl Config {
         {
             problems.push("CORS_ALLOWED_ORIGINS: list the origins; `*` is not allowed".to_owned());
         }
-        if self.admin_email.is_some() != self.admin_password.is_some() {
-            problems.push("ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither".to_owned());
-        }
         let (Some(bind), true) = (bind, problems.is_empty()) else {
             return Err(problems);
         };
