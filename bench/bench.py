@@ -1,0 +1,845 @@
+#!/usr/bin/env python3
+"""Load benchmark of the server: seeds users, starts the release binary on PostgreSQL and/or
+SQLite, drives it with wrk (Lua scripts in bench/lua/), and writes a Markdown table per backend
+to bench/results/<date>-<backend>.md. Start it through ./bench/run.sh (which builds the binary
+and checks the tools); see bench/README.md. Python standard library only.
+
+Every wait and every loop here is bounded in time, and all traffic goes to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import hashlib
+import http.client
+import json
+import math
+import os
+import random
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+LUA_DIR = BENCH_DIR / "lua"
+HOST = "127.0.0.1"
+ADMIN_EMAIL = "bench-admin@example.com"
+# A row during which other processes used more CPU than this is marked as suspect.
+SUSPECT_OTHER_CPU = 0.25
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP helpers (setup only: logins, lookups, readiness). The load itself comes from wrk.
+
+
+def http_json(port: int, method: str, path: str, body=None, token=None, timeout=30.0):
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    headers = {"Host": f"{HOST}:{port}", "Accept": "application/json"}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+        data = json.loads(raw) if raw else None
+        return response.status, data
+    finally:
+        connection.close()
+
+
+def log_in(port: int, email: str, password: str) -> dict:
+    status, data = http_json(port, "POST", "/api/auth/login/", {"email": email, "password": password})
+    if status != 200:
+        raise RuntimeError(f"login of {email} answered {status}: {data}")
+    return data
+
+
+def seeded_user(n: int) -> str:
+    return f"user{n}@example.com"
+
+
+def active_user_numbers(users: int, count: int, rng: random.Random) -> list[int]:
+    """Distinct seeded users that can log in (the seeder deactivates every 25th)."""
+    count = min(count, users - users // 25)
+    chosen: set[int] = set()
+    while len(chosen) < count:
+        n = rng.randint(1, users)
+        if n % 25 != 0:
+            chosen.add(n)
+    return sorted(chosen)
+
+
+def open_sessions(port: int, users: int, password: str, count: int, rng: random.Random) -> list[dict]:
+    """Logs in `count` distinct users (4 at a time: argon2 is the bottleneck anyway)."""
+    numbers = active_user_numbers(users, count, rng)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda n: log_in(port, seeded_user(n), password), numbers))
+
+
+def ready_status(port: int, timeout: float = 1.0) -> int | None:
+    try:
+        connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+        connection.request("GET", "/api/ready/", headers={"Host": f"{HOST}:{port}"})
+        status = connection.getresponse().status
+        connection.close()
+        return status
+    except OSError:
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------
+# The server process.
+
+
+class Server:
+    def __init__(self, binary: Path, env: dict, workdir: Path, log_path: Path):
+        self.binary = binary
+        self.env = env
+        self.workdir = workdir
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self.port = int(env["BIND"].rsplit(":", 1)[1])
+
+    def start(self, ready_within: float = 60.0) -> float:
+        """Spawns `server serve`; returns seconds from spawn until /api/ready/ answers 200."""
+        log_file = open(self.log_path, "ab")
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [str(self.binary), "serve"], env=self.env, cwd=self.workdir,
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        log_file.close()
+        deadline = started + ready_within
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log_path}")
+            if ready_status(self.port, timeout=1.0) == 200:
+                return time.perf_counter() - started
+            time.sleep(0.002)
+        self.stop()
+        raise RuntimeError(f"server not ready within {ready_within} s; see {self.log_path}")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def status_kib(self, field_name: str) -> int:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def cpu_seconds(self) -> float:
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            return 0.0
+
+
+def postgres_cpu(database: str | None) -> dict[int, float]:
+    """CPU seconds of the PostgreSQL processes that work for the benchmark: the backends of
+    `database` and the server's own background processes (WAL writer, checkpointer…), not
+    other databases' backends."""
+    if database is None:
+        return {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if "(postgres)" not in stat:
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            backend = "(" in command.split(":", 1)[-1] or "[local]" in command
+            if backend and f" {database} " not in command:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            seconds[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return seconds
+
+
+class RssSampler:
+    """Samples the server's VmRSS every 50 ms while a scenario runs."""
+
+    def __init__(self, server: Server):
+        self.server = server
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kib = max(self.peak_kib, self.server.status_kib("VmRSS"))
+            self._stop.wait(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.peak_kib = max(self.peak_kib, self.server.status_kib("VmRSS"))
+
+
+# --------------------------------------------------------------------------------------------
+# wrk.
+
+
+@dataclass
+class Load:
+    """One wrk process of a scenario."""
+
+    label: str
+    script: str
+    path: str
+    connections: int
+    duration: int
+    threads: int = 1
+    env: dict = field(default_factory=dict)
+    timeout_s: int = 10
+
+
+@dataclass
+class Row:
+    scenario: str
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non2xx: int
+    socket_errors: int
+    server_cpu: float
+    db_cpu: float | None
+    wrk_cpu: float
+    other_cpu: float
+    rss_mib: float
+    note: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+def start_wrk(load: Load, port: int, out_dir: Path) -> tuple[subprocess.Popen, Path]:
+    env = dict(os.environ)
+    env.update({"BENCH_LUA": str(LUA_DIR), "BENCH_THREADS": str(load.threads)})
+    env.update({key: str(value) for key, value in load.env.items()})
+    command = [
+        "wrk", f"-t{load.threads}", f"-c{load.connections}", f"-d{load.duration}s",
+        f"--timeout={load.timeout_s}s", "--latency", "-s", str(LUA_DIR / load.script),
+        f"http://{HOST}:{port}{load.path}",
+    ]
+    output = out_dir / f"wrk-{re.sub(r'[^a-z0-9]+', '-', load.label.lower())}.txt"
+    handle = open(output, "wb")
+    process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL)
+    handle.close()
+    return process, output
+
+
+def wrk_result(process: subprocess.Popen, output: Path, bound: float) -> dict:
+    try:
+        process.wait(timeout=bound)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+        raise RuntimeError(f"wrk overran its time; see {output}")
+    text = output.read_text(errors="replace")
+    match = re.search(r"^BENCH_RESULT (\{.*\})$", text, re.MULTILINE)
+    if process.returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed (exit {process.returncode}):\n{text[-2000:]}")
+    return json.loads(match.group(1))
+
+
+def run_loads(server: Server, loads: list[Load], out_dir: Path, database: str | None = None):
+    """Runs the loads side by side; returns their results, the server's CPU, PostgreSQL's CPU
+    (None on SQLite), wrk's CPU (in cores) and the server's peak RSS (MiB) over the run."""
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = server.cpu_seconds()
+    db_before = postgres_cpu(database)
+    busy_before, _ = cpu_times()
+    started = time.perf_counter()
+    with RssSampler(server) as sampler:
+        running = [start_wrk(load, server.port, out_dir) for load in loads]
+        results = [wrk_result(process, output, load.duration + 60)
+                   for (process, output), load in zip(running, loads)]
+    elapsed = time.perf_counter() - started
+    machine_busy = (cpu_times()[0] - busy_before) / elapsed
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = (server.cpu_seconds() - cpu_before) / elapsed
+    db_cpu = None
+    if database is not None:
+        db_after = postgres_cpu(database)
+        db_cpu = sum(after - db_before.get(pid, 0.0) for pid, after in db_after.items()) / elapsed
+    wrk_cpu = ((children_after.ru_utime + children_after.ru_stime)
+               - (children_before.ru_utime + children_before.ru_stime)) / elapsed
+    other_cpu = max(0.0, machine_busy - server_cpu - (db_cpu or 0.0) - wrk_cpu)
+    return results, (server_cpu, db_cpu, wrk_cpu, other_cpu), sampler.peak_kib / 1024
+
+
+def row_of(label: str, load: Load, result: dict, cpu: tuple, rss: float, note: str = "") -> Row:
+    server_cpu, db_cpu, wrk_cpu, other_cpu = cpu
+    seconds = result["duration_us"] / 1e6
+    return Row(
+        scenario=label, connections=load.connections,
+        rps=result["requests"] / seconds if seconds else 0.0,
+        p50_ms=result["p50_us"] / 1000, p99_ms=result["p99_us"] / 1000,
+        non2xx=result["non2xx"], socket_errors=result["socket_errors"],
+        server_cpu=server_cpu, db_cpu=db_cpu, wrk_cpu=wrk_cpu, other_cpu=other_cpu, rss_mib=rss, note=note,
+        raw=result,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Databases.
+
+
+def psql(admin_url: str, sql: str, database: str = "postgres") -> str:
+    url = admin_url.rstrip("/") + "/" + database
+    completed = subprocess.run(
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+        capture_output=True, text=True, timeout=600,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"psql failed: {completed.stderr.strip()}")
+    return completed.stdout.strip()
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def cpu_times() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = values
+    ticks = os.sysconf("SC_CLK_TCK")
+    busy = user + nice + system + irq + softirq + steal
+    return busy / ticks, (busy + idle + iowait) / ticks
+
+
+def wait_until_idle(max_busy: float, max_wait: int, what: str) -> float:
+    """Waits (at most `max_wait` s) until the machine uses less than `max_busy` cores over 2 s
+    while the benchmark itself is idle: other sessions' builds or tests would skew the numbers.
+    Returns the busy cores last seen."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        busy_before, _ = cpu_times()
+        time.sleep(2)
+        busy = (cpu_times()[0] - busy_before) / 2
+        if busy <= max_busy or time.monotonic() >= deadline:
+            if busy > max_busy:
+                log(f"{what}: the machine still uses {busy:.2f} cores without us: going on")
+            return busy
+        log(f"{what}: the machine uses {busy:.2f} cores without us (other builds or tests?): waiting")
+        time.sleep(min(10, max(0, deadline - time.monotonic())))
+
+
+# --------------------------------------------------------------------------------------------
+# One backend.
+
+
+@dataclass
+class BackendRun:
+    backend: str
+    users: int
+    rows: list[Row] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+    startup: dict = field(default_factory=dict)
+
+
+def server_env(args, database_url: str, port: int, secret_key: str, admin_password: str,
+               seed_password: str, with_admin: bool = True) -> dict:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secret_key,
+        "BIND": f"{HOST}:{port}",
+        "RATE_LIMIT_BURST": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SEED_PASSWORD": seed_password,
+        "RUST_LOG": args.rust_log,
+        "WEB_DIST": "/nonexistent-web-dist",
+    }
+    if with_admin:
+        env["ADMIN_EMAIL"] = ADMIN_EMAIL
+        env["ADMIN_PASSWORD"] = admin_password
+    for assignment in args.env:
+        key, _, value = assignment.partition("=")
+        env[key] = value
+    return env
+
+
+def last_page_cursor(port: int, token: str, total: int) -> str:
+    """The cursor of the last page of the default ordering (-date_joined, 10 a page): positioned
+    just after the user at position total-10 of that ordering, which is the 11th user of the
+    ascending ordering. Encoded as UserCursor::to_token does: lower-case hex of
+    "ordering\\nunix-nanoseconds\\nuuid". Checked against the ascending first page."""
+    status, data = http_json(port, "GET", "/api/admin/users/?ordering=date_joined&page_size=11&page=1",
+                             token=token)
+    if status != 200 or len(data["results"]) < 11:
+        raise RuntimeError(f"cannot read the oldest users: {status}")
+    anchor = data["results"][10]
+    joined = dt.datetime.fromisoformat(anchor["date_joined"].replace("Z", "+00:00"))
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    delta = joined - epoch
+    nanos = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    plain = f"-date_joined\n{nanos}\n{anchor['id']}"
+    cursor = plain.encode().hex()
+    status, page = http_json(port, "GET", f"/api/admin/users/?cursor={cursor}", token=token)
+    expected = [user["id"] for user in reversed(data["results"][:10])]
+    got = [user["id"] for user in page["results"]] if status == 200 else []
+    if got != expected or page.get("next") is not None:
+        raise RuntimeError(f"the built last-page cursor does not give the last page (status {status})")
+    return cursor
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
+    users = args.users if backend == "postgres" else (args.sqlite_users or args.users)
+    run = BackendRun(backend=backend, users=users)
+    rng = random.Random(args.seed)
+    out_dir = work / backend
+    out_dir.mkdir(parents=True, exist_ok=True)
+    secret_key = secrets.token_urlsafe(48)
+    admin_password = "Bench-" + secrets.token_urlsafe(18)
+    seed_password = "seed-" + secrets.token_urlsafe(12)
+    database_name = None
+    if backend == "postgres":
+        database_name = f"bench_{os.getpid()}_{int(time.time())}"
+        psql(args.pg_admin_url, f'DROP DATABASE IF EXISTS "{database_name}"')
+        psql(args.pg_admin_url, f'CREATE DATABASE "{database_name}"')
+        database_url = args.pg_admin_url.rstrip("/") + "/" + database_name
+        run.facts["database"] = f"PostgreSQL {psql(args.pg_admin_url, 'SHOW server_version')}, database {database_name} (dropped afterwards unless --keep)"
+    else:
+        database_url = f"sqlite://{out_dir / 'bench.db'}?mode=rwc"
+        run.facts["database"] = f"SQLite file in {out_dir} (WAL; removed afterwards unless --keep)"
+    port = free_port()
+    env = server_env(args, database_url, port, secret_key, admin_password, seed_password)
+    server = Server(binary, env, out_dir, out_dir / "server.log")
+    try:
+        log(f"{backend}: seeding {users} users")
+        started = time.perf_counter()
+        seeded = subprocess.run([str(binary), "seed", "--users", str(users)], env=env, cwd=out_dir,
+                                capture_output=True, text=True, timeout=3600)
+        if seeded.returncode != 0:
+            raise RuntimeError(f"seed failed: {seeded.stderr.strip()[-2000:]}")
+        run.facts["seed"] = f"{users} users in {time.perf_counter() - started:.1f} s (`server seed`: {seeded.stdout.strip()})"
+        log(f"{backend}: {run.facts['seed']}")
+        if backend == "postgres":
+            # What autovacuum would do shortly after a bulk load; done now so that every run
+            # measures the same state (statistics, visibility map for index-only scans).
+            started = time.perf_counter()
+            psql(args.pg_admin_url, "VACUUM (ANALYZE) users", database_name)
+            run.facts["vacuum"] = f"VACUUM (ANALYZE) users after seeding: {time.perf_counter() - started:.1f} s"
+
+        first_start = server.start()
+        run.facts["first start"] = f"{first_start * 1000:.0f} ms to ready"
+        log(f"{backend}: server pid {server.pid} on port {port}, ready in {first_start * 1000:.0f} ms")
+        admin = log_in(port, ADMIN_EMAIL, admin_password)
+        admin_token = admin["access"]
+        status, first_page = http_json(port, "GET", "/api/admin/users/?page=1", token=admin_token)
+        total = first_page["count"]
+        last_page = math.ceil(total / 10)
+        cursor = last_page_cursor(port, admin_token, total)
+        status, check = http_json(port, "GET", f"/api/admin/users/?page={last_page}", token=admin_token, timeout=60)
+        if status != 200 or check["next"] is not None:
+            raise RuntimeError(f"page {last_page} is not the last page ({status})")
+        run.facts["users"] = f"{total} accounts ({users} seeded + the admin); last page {last_page}"
+
+        duration = args.duration
+        conns = args.connections
+        threads = args.threads
+        common = {"BENCH_USERS": users, "BENCH_PASSWORD": seed_password}
+
+        def wanted(label: str) -> bool:
+            return not args.only or any(word in label for word in args.only)
+
+        def scenario(label: str, loads: list[Load], labels: list[str] | None = None, notes=None):
+            if not wanted(label):
+                return
+            wait_until_idle(args.max_busy, args.max_wait, f"{backend}: before {label}")
+            log(f"{backend}: {label} (load average {loadavg()})")
+            results, cpu, rss = run_loads(server, loads, out_dir, database_name)
+            server_cpu, db_cpu, _, other_cpu = cpu
+            for index, (load, result) in enumerate(zip(loads, results)):
+                name = labels[index] if labels else label
+                note = notes[index] if notes else ""
+                if other_cpu > SUSPECT_OTHER_CPU:
+                    note = (note + "; " if note else "") + f"SUSPECT: other processes used {other_cpu:.2f} cores"
+                row = row_of(name, load, result, cpu, rss, note)
+                run.rows.append(row)
+                log(f"{backend}:   {name}: {row.rps:,.0f} req/s, p50 {row.p50_ms:.2f} ms, p99 {row.p99_ms:.2f} ms, "
+                    f"non-2xx {row.non2xx}, socket errors {row.socket_errors}, server CPU {server_cpu:.2f}"
+                    + (f", PostgreSQL CPU {db_cpu:.2f}" if db_cpu is not None else "")
+                    + f", other CPU {other_cpu:.2f}, RSS {rss:.1f} MiB")
+
+        # Warm-up (not reported): connections, allocator, caches.
+        run_loads(server, [Load("warmup", "get.lua", "/api/health/", conns, 3, threads)], out_dir, database_name)
+
+        scenario("health", [Load("health", "get.lua", "/api/health/", conns, duration, threads)])
+
+        def fresh_access_tokens() -> Path:
+            """Logs in `--sessions` users now, so that no access token expires mid-run (the
+            waits for a quiet machine can be long)."""
+            sessions = open_sessions(port, users, seed_password, args.sessions, rng)
+            return write_lines(out_dir / "access.txt", [s["access"] for s in sessions])
+
+        tokens = fresh_access_tokens()
+        scenario("me", [Load("me", "me.lua", "/api/users/me/", conns, duration, threads,
+                             {"BENCH_TOKENS": tokens})],
+                 notes=[f"{args.sessions} sessions"])
+
+        scenario("login (1 connection)",
+                 [Load("login1", "login.lua", "/api/auth/login/", 1, max(5, duration // 3), 1, common)],
+                 notes=["one argon2id verify + queries, unloaded"])
+        scenario("login", [Load("login", "login.lua", "/api/auth/login/", args.login_connections,
+                                duration, threads, common)])
+
+        def token_chains(name: str) -> Path:
+            """One live refresh token per session, two sessions per connection."""
+            chains = open_sessions(port, users, seed_password, conns * 2, rng)
+            return write_lines(out_dir / name, [s["refresh"] for s in chains])
+
+        if wanted("refresh"):
+            scenario("refresh", [Load("refresh", "refresh.lua", "/api/auth/token/refresh/", conns, duration,
+                                      threads, {"BENCH_REFRESH": token_chains("refresh.txt")})],
+                     notes=[f"{conns * 2} rotating token chains"])
+
+        admin_env = {"BENCH_BEARER": log_in(port, ADMIN_EMAIL, admin_password)["access"]}
+        scenario("admin list page 1", [Load("admin-p1", "get.lua", "/api/admin/users/?page=1", conns,
+                                            duration, threads, admin_env)])
+        short = max(5, duration * 2 // 3)
+        scenario("admin list page 1 (1 connection)",
+                 [Load("admin-p1-c1", "get.lua", "/api/admin/users/?page=1", 1, short, 1, admin_env)],
+                 notes=["latency"])
+        scenario("admin list last page by number (1 connection)",
+                 [Load("admin-last-number", "get.lua", f"/api/admin/users/?page={last_page}", 1, short, 1,
+                       admin_env, timeout_s=30)],
+                 notes=[f"?page={last_page}"])
+        scenario("admin list last page by cursor (1 connection)",
+                 [Load("admin-last-cursor", "get.lua", f"/api/admin/users/?cursor={cursor}", 1, short, 1,
+                       admin_env)],
+                 notes=["?cursor= at user total-10"])
+
+        if wanted("login flood + paced me"):
+            tokens = fresh_access_tokens()
+        paced = dict(common)
+        paced.update({"BENCH_TOKENS": tokens, "BENCH_DELAY_MS": args.paced_delay_ms})
+        scenario("login flood + paced me",
+                 [Load("flood-login", "login.lua", "/api/auth/login/", args.login_connections, duration, 1, common),
+                  Load("flood-me", "me.lua", "/api/users/me/", args.paced_connections, duration, 1, paced)],
+                 labels=["login flood (with paced me)", "me, paced (with login flood)"],
+                 notes=["keeps every hasher busy",
+                        f"{args.paced_connections} conns x 1 request / {args.paced_delay_ms} ms"])
+
+        if wanted("mixed"):
+            mixed = dict(common)
+            mixed.update({"BENCH_TOKENS": fresh_access_tokens(), "BENCH_REFRESH": token_chains("refresh-mixed.txt"),
+                          "BENCH_BEARER": log_in(port, ADMIN_EMAIL, admin_password)["access"],
+                          "BENCH_MIX": args.mix})
+            scenario("mixed", [Load("mixed", "mixed.lua", "/", conns, duration, threads, mixed)],
+                     notes=[f"me/refresh/admin p1/login = {args.mix.replace(',', '/')} %"])
+        run.facts["peak RSS (VmHWM) over the run"] = f"{server.status_kib('VmHWM') / 1024:.1f} MiB"
+        server.stop()
+
+        if not args.only or any("startup" in word for word in args.only):
+            measure_startup(args, run, binary, server, env, out_dir, database_url)
+    finally:
+        server.stop()
+        if database_name and not args.keep:
+            try:
+                psql(args.pg_admin_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+            except RuntimeError as error:
+                log(f"could not drop {database_name}: {error}")
+    return run
+
+
+def measure_startup(args, run: BackendRun, binary: Path, server: Server, env: dict, out_dir: Path,
+                    database_url: str) -> None:
+    """Spawn until /api/ready/ answers 200 on an existing database (the first start, which
+    creates or migrates, is not counted): the median and the worst of `--starts` starts."""
+
+    def timed(label: str, environment: dict, workdir: Path) -> None:
+        probe = Server(binary, environment, workdir, workdir / "startup.log")
+        times = []
+        for _ in range(args.starts):
+            times.append(probe.start() * 1000)
+            probe.stop()
+        run.startup[label] = (statistics.median(times), max(times))
+        log(f"{run.backend}: start-up, {label}: median {statistics.median(times):.0f} ms, worst {max(times):.0f} ms")
+
+    env = dict(env)
+    env["BIND"] = f"{HOST}:{free_port()}"
+    timed(f"{run.users} users, ADMIN_EMAIL/ADMIN_PASSWORD set", env, out_dir)
+    bare = {key: value for key, value in env.items() if key not in ("ADMIN_EMAIL", "ADMIN_PASSWORD")}
+    timed(f"{run.users} users, no ADMIN_*", bare, out_dir)
+    if run.backend == "sqlite":
+        small = out_dir / "empty"
+        small.mkdir(exist_ok=True)
+        empty_env = dict(bare)
+        empty_env["DATABASE_URL"] = f"sqlite://{small / 'empty.db'}?mode=rwc"
+        first = Server(binary, empty_env, small, small / "startup.log")
+        first.start()  # creates and migrates the file: not counted
+        first.stop()
+        timed("empty database (migrated), no ADMIN_*", empty_env, small)
+
+
+# --------------------------------------------------------------------------------------------
+# Report.
+
+
+def verdicts(run: BackendRun, cores: int) -> list[tuple[str, str, str]]:
+    rows = {row.scenario: row for row in run.rows}
+    checks: list[tuple[str, str, str]] = []
+
+    def get(name):
+        return rows.get(name)
+
+    health, me = get("health"), get("me")
+    if health and me:
+        ratio = me.rps / health.rps if health.rps else 0
+        checks.append(("/me >= 50% of /health", f"{ratio:.0%} ({me.rps:,.0f} vs {health.rps:,.0f} req/s)",
+                       "met" if ratio >= 0.5 else "MISSED"))
+    refresh = get("refresh")
+    if refresh and run.backend == "postgres":
+        checks.append(("refresh >= 2,000/s (PostgreSQL)", f"{refresh.rps:,.0f}/s",
+                       "met" if refresh.rps >= 2000 else "MISSED"))
+    elif refresh:
+        checks.append(("refresh (no target on SQLite)", f"{refresh.rps:,.0f}/s", "-"))
+    single, login = get("login (1 connection)"), get("login")
+    if single and login:
+        limit = cores / (single.raw["p50_us"] / 1e6)
+        ratio = login.rps / limit
+        checks.append(("login >= 90% of hashing limit",
+                       f"{login.rps:.1f}/s = {ratio:.0%} of {cores} cores / {single.raw['p50_us'] / 1000:.1f} ms = {limit:.1f}/s",
+                       "met" if ratio >= 0.9 else "MISSED"))
+    paced = get("me, paced (with login flood)")
+    flood = get("login flood (with paced me)")
+    if paced and flood:
+        checks.append(("/me p99 < 20 ms during a login flood",
+                       f"p99 {paced.p99_ms:.1f} ms (login {flood.rps:.1f}/s, me {paced.rps:,.0f}/s)",
+                       "met" if paced.p99_ms < 20 else "MISSED"))
+    first, cursor, number = (get("admin list page 1 (1 connection)"),
+                             get("admin list last page by cursor (1 connection)"),
+                             get("admin list last page by number (1 connection)"))
+    if first and cursor:
+        checks.append(("cursor last page p50 <= 2x page 1 p50",
+                       f"{cursor.p50_ms:.1f} ms vs {first.p50_ms:.1f} ms ({cursor.p50_ms / first.p50_ms:.2f}x)",
+                       "met" if cursor.p50_ms <= 2 * first.p50_ms else "MISSED"))
+    if number:
+        checks.append(("page-number last page p50 < 100 ms", f"{number.p50_ms:.1f} ms",
+                       "met" if number.p50_ms < 100 else "MISSED"))
+    mixed = get("mixed")
+    if mixed:
+        checks.append(("RSS under the mixed load < 64 MiB", f"{mixed.rss_mib:.1f} MiB",
+                       "met" if mixed.rss_mib < 64 else "MISSED"))
+    for label, (median, worst) in run.startup.items():
+        target = run.backend == "sqlite"
+        checks.append((f"start-up < 300 ms ({label})", f"median {median:.0f} ms, worst {worst:.0f} ms",
+                       ("met" if median < 300 else "MISSED") if target else "- (target is on SQLite)"))
+    return checks
+
+
+def suspect(checks: list[tuple[str, str, str]], run: BackendRun) -> list[tuple[str, str, str]]:
+    """Marks the verdicts that rest on a row another process disturbed."""
+    sources = {
+        "/me >=": ["health", "me"], "refresh": ["refresh"], "login >=": ["login (1 connection)", "login"],
+        "/me p99": ["me, paced (with login flood)"], "cursor": ["admin list page 1 (1 connection)",
+        "admin list last page by cursor (1 connection)"], "page-number": ["admin list last page by number (1 connection)"],
+        "RSS": ["mixed"],
+    }
+    rows = {row.scenario: row for row in run.rows}
+    marked = []
+    for name, measured, verdict in checks:
+        used = next((names for prefix, names in sources.items() if name.startswith(prefix)), [])
+        if any(rows[n].other_cpu > SUSPECT_OTHER_CPU for n in used if n in rows):
+            verdict += " (suspect: other load)"
+        marked.append((name, measured, verdict))
+    return marked
+
+
+def markdown(run: BackendRun, meta: dict, cores: int) -> str:
+    lines = [f"# Benchmark: {run.backend}, {run.users:,} users ({meta['date']})", ""]
+    for key, value in meta.items():
+        if key != "date":
+            lines.append(f"- {key}: {value}")
+    for key, value in run.facts.items():
+        lines.append(f"- {key}: {value}")
+    lines += ["", "| scenario | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | CPU server / PostgreSQL / wrk / other (cores) | server peak RSS MiB | notes |",
+              "|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+    for row in run.rows:
+        database = f"{row.db_cpu:.2f}" if row.db_cpu is not None else "-"
+        lines.append(f"| {row.scenario} | {row.connections} | {row.rps:,.0f} | {row.p50_ms:.2f} | {row.p99_ms:.2f} | "
+                     f"{row.non2xx} | {row.socket_errors} | {row.server_cpu:.2f} / {database} / {row.wrk_cpu:.2f} / {row.other_cpu:.2f} | {row.rss_mib:.1f} | {row.note} |")
+    if run.startup:
+        lines += ["", "| start-up (spawn until /api/ready/ is 200, existing database) | median ms | worst ms |",
+                  "|---|---:|---:|"]
+        for label, (median, worst) in run.startup.items():
+            lines.append(f"| {label} | {median:.0f} | {worst:.0f} |")
+    checks = suspect(verdicts(run, cores), run)
+    if checks:
+        lines += ["", "| target | measured | |", "|---|---|---|"]
+        for name, measured, verdict in checks:
+            lines.append(f"| {name} | {measured} | {verdict} |")
+    lines += ["", "CPU in cores over the scenario: the server process (argon2 included), the PostgreSQL processes of the "
+              "bench database (and its WAL writer, checkpointer…), wrk, and everything else on the machine (another "
+              "session's build or tests; near 0 for a clean run). Rows that ran side by side share the CPU and RSS columns.", ""]
+    return "\n".join(lines)
+
+
+def git_description(repo: Path) -> str:
+    try:
+        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return commit + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def machine_description() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    memory_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory_kib = int(line.split()[1])
+    return f"{os.cpu_count()} CPUs ({model}), {memory_kib / 1024 / 1024:.0f} GiB"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
+    parser.add_argument("--users", type=int, default=1_000_000, help="users to seed (default 1000000)")
+    parser.add_argument("--sqlite-users", type=int, default=0, help="users to seed on SQLite (default: --users)")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per scenario (default 15)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    parser.add_argument("--login-connections", type=int, default=32, help="wrk connections of the login floods (default 32)")
+    parser.add_argument("--paced-connections", type=int, default=16)
+    parser.add_argument("--paced-delay-ms", type=int, default=16, help="pause between paced /me requests per connection")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the 2nd core serves)")
+    parser.add_argument("--sessions", type=int, default=64, help="sessions whose access tokens /me uses")
+    parser.add_argument("--mix", default="80,10,5,5", help="mixed load: me,refresh,admin,login percentages")
+    parser.add_argument("--starts", type=int, default=5, help="timed start-ups (default 5)")
+    parser.add_argument("--server", type=Path, required=True, help="the release server binary")
+    parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra server setting, e.g. DATABASE_MAX_CONNECTIONS=20 (repeatable)")
+    parser.add_argument("--rust-log", default="warn", help="server RUST_LOG (default warn: no per-request log line)")
+    parser.add_argument("--only", action="append", default=[], help="run only scenarios whose name contains this")
+    parser.add_argument("--results", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument("--no-results", action="store_true", help="print the tables only")
+    parser.add_argument("--label", default="", help="suffix of the result file names")
+    parser.add_argument("--max-wait", type=int, default=300, help="seconds to wait at most for a quiet machine, each time")
+    parser.add_argument("--max-busy", type=float, default=0.3,
+                        help="before each scenario, wait while the machine uses more than this many cores without us")
+    parser.add_argument("--keep", action="store_true", help="keep the databases and the work directory")
+    parser.add_argument("--seed", type=int, default=7, help="random seed for the choice of users")
+    args = parser.parse_args()
+
+    if not os.access(args.server, os.X_OK):
+        parser.error(f"{args.server} is not an executable")
+    for assignment in args.env:
+        if "=" not in assignment:
+            parser.error(f"--env {assignment}: expected KEY=VALUE")
+    backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
+    work = Path(tempfile.mkdtemp(prefix="users-bench-"))
+    # A private copy: a rebuild of the target directory during the run cannot swap the binary.
+    binary = work / "server"
+    shutil.copy2(args.server, binary)
+    digest = hashlib.sha256(binary.read_bytes()).hexdigest()[:12]
+    built = dt.datetime.fromtimestamp(args.server.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    cores = os.cpu_count() or 1
+    date = dt.date.today().isoformat()
+    outputs = []
+    try:
+        for backend in backends:
+            busy = wait_until_idle(args.max_busy, args.max_wait, f"{backend}: start")
+            load_at_start = f"{loadavg()} (machine busy {busy:.2f} cores without the benchmark)"
+            meta = {
+                "date": date,
+                "commit": git_description(BENCH_DIR.parent),
+                "server binary": f"built {built}, sha256 {digest}…",
+                "machine": machine_description() + "; wrk on the same machine",
+                "load average at start (1, 5, 15 min)": load_at_start,
+                "wrk": f"{args.threads} thread(s), {args.connections} connections unless said, {args.duration} s a scenario",
+                "server settings": "RATE_LIMIT_BURST=0, RUST_LOG=" + args.rust_log
+                                   + "".join(f", {assignment}" for assignment in args.env) + ", the rest default",
+                "command": "./bench/run.sh " + " ".join(sys.argv[1:]).replace(str(args.server), "<server>"),
+            }
+            run = run_backend(args, backend, binary, work)
+            meta["load average at end"] = loadavg()
+            text = markdown(run, meta, cores)
+            print("\n" + text, flush=True)
+            if not args.no_results:
+                args.results.mkdir(parents=True, exist_ok=True)
+                suffix = f"-{args.label}" if args.label else ""
+                path = args.results / f"{date}-{backend}{suffix}.md"
+                path.write_text(text)
+                outputs.append(path)
+    finally:
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    for path in outputs:
+        log(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
