@@ -35,7 +35,8 @@ else
 fi
 
 step "the server binary the end-to-end tests drive"
-cargo build --locked -p server
+# Same package set as the tests above, so the features unify the same way and nothing rebuilds.
+cargo build --locked --workspace --bins
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export SERVER_BIN="$target_dir/debug/server"
 
