@@ -180,12 +180,13 @@ class Server:
 
 def postgres_cpu(database: str | None) -> dict[int, float]:
     """CPU seconds of the PostgreSQL processes that work for the benchmark: the backends of
-    `database` and the server's own background processes (WAL writer, checkpointer…), not
-    other databases' backends."""
+    `database`, the server's background processes (WAL writer, checkpointer…), and, under the
+    key 0, what the postmaster's exited children used (the parallel workers of a query live and
+    die within the scenario; backends of other databases that closed then are counted too)."""
     if database is None:
         return {}
     ticks = os.sysconf("SC_CLK_TCK")
-    seconds: dict[int, float] = {}
+    seconds: dict[int, float] = {0: 0.0}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -193,11 +194,13 @@ def postgres_cpu(database: str | None) -> dict[int, float]:
             stat = (entry / "stat").read_text()
             if "(postgres)" not in stat:
                 continue
+            fields = stat.rsplit(")", 1)[1].split()
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if " -D " in command:  # the postmaster: its reaped children
+                seconds[0] += (int(fields[13]) + int(fields[14])) / ticks
             backend = "(" in command.split(":", 1)[-1] or "[local]" in command
             if backend and f" {database} " not in command:
                 continue
-            fields = stat.rsplit(")", 1)[1].split()
             seconds[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
         except (OSError, IndexError, ValueError):
             continue
@@ -606,7 +609,7 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
         server.stop()
 
         if not args.only or any("startup" in word for word in args.only):
-            measure_startup(args, run, binary, server, env, out_dir, database_url)
+            measure_startup(args, run, binary, env, out_dir)
     finally:
         server.stop()
         if database_name and not args.keep:
@@ -617,8 +620,7 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
     return run
 
 
-def measure_startup(args, run: BackendRun, binary: Path, server: Server, env: dict, out_dir: Path,
-                    database_url: str) -> None:
+def measure_startup(args, run: BackendRun, binary: Path, env: dict, out_dir: Path) -> None:
     """Spawn until /api/ready/ answers 200 on an existing database (the first start, which
     creates or migrates, is not counted): the median and the worst of `--starts` starts."""
 
@@ -745,8 +747,9 @@ def markdown(run: BackendRun, meta: dict, cores: int) -> str:
         for name, measured, verdict in checks:
             lines.append(f"| {name} | {measured} | {verdict} |")
     lines += ["", "CPU in cores over the scenario: the server process (argon2 included), the PostgreSQL processes of the "
-              "bench database (and its WAL writer, checkpointer…), wrk, and everything else on the machine (another "
-              "session's build or tests; near 0 for a clean run). Rows that ran side by side share the CPU and RSS columns.", ""]
+              "bench database (its backends, their parallel workers, the WAL writer, checkpointer…), wrk, and everything "
+              "else on the machine (another session's build or tests; near 0 for a clean run, and a row where it is not "
+              "is marked SUSPECT). Rows that ran side by side share the CPU and RSS columns.", ""]
     return "\n".join(lines)
 
 
