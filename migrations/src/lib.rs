@@ -25,6 +25,7 @@ mod m20250101_000002_create_sessions;
 mod m20250101_000003_create_session_retired_secrets;
 mod m20250101_000004_create_audit_events;
 mod m20250101_000005_users_search_trigram;
+mod m20261202_000006_user_counts;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000003_create_session_retired_secrets::Migration),
             Box::new(m20250101_000004_create_audit_events::Migration),
             Box::new(m20250101_000005_users_search_trigram::Migration),
+            Box::new(m20261202_000006_user_counts::Migration),
         ]
     }
 }

@@ -287,6 +287,17 @@ pub(crate) fn event(row: audit_events::Model) -> Result<AuditEvent, UnexpectedEr
     })
 }
 
+/// The one row of a lookup by a unique key (primary key, unique index), if any.
+///
+/// Such lookups read `.all()` and keep the first row instead of calling `.one()`, which adds
+/// `LIMIT ?` with the 1 as a bound parameter: SQLite expires a statement whose `LIMIT` is a
+/// bound parameter each time it is bound again, and re-prepares it on the next step. On
+/// `/api/users/me/` that re-parsing of the same query was a third of the server's CPU. A
+/// unique key needs no limit, and the statement then stays prepared in sqlx's cache.
+pub(crate) fn unique_row<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
+}
+
 /// `error` as an [`UnexpectedError`]: `unavailable` when the database could not be reached
 /// or is too busy (retrying later may work), `internal` otherwise.
 pub(crate) fn db_error(context: &str, error: DbErr) -> UnexpectedError {

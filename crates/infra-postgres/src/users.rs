@@ -23,6 +23,8 @@ use time::OffsetDateTime;
 const EMAIL_INDEX: &str = "users_email_key";
 /// How SQLite names the same index in its error messages.
 const EMAIL_COLUMN: &str = "users.email";
+/// How many users there are per (role, is_active), kept by triggers (see `migrations`).
+const COUNTS_TABLE: &str = "user_counts";
 
 /// [`UserRepository`] on PostgreSQL or SQLite, through sea-orm.
 #[derive(Debug, Clone)]
@@ -105,9 +107,10 @@ impl UserRepository for PgUserRepository {
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, UnexpectedError> {
         users::Entity::find_by_id(id.as_uuid())
-            .one(&self.connection)
+            .all(&self.connection)
             .await
-            .map_err(db("finding a user by id"))?
+            .map_err(db("finding a user by id"))
+            .map(rows::unique_row)?
             .map(rows::user)
             .transpose()
     }
@@ -115,9 +118,10 @@ impl UserRepository for PgUserRepository {
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UnexpectedError> {
         users::Entity::find()
             .filter(users::Column::Email.eq(email.as_str()))
-            .one(&self.connection)
+            .all(&self.connection)
             .await
-            .map_err(db("finding a user by email"))?
+            .map_err(db("finding a user by email"))
+            .map(rows::unique_row)?
             .map(rows::user)
             .transpose()
     }
@@ -305,18 +309,36 @@ impl UserRepository for PgUserRepository {
     }
 
     async fn list(&self, query: &UserQuery) -> Result<UserSlice, UnexpectedError> {
-        let size = query.page.size() as usize;
-        let mut rows = page_query(self.backend(), query)?
-            .all(&self.connection)
-            .await
-            .map_err(db("listing users"))?;
-        let has_more = rows.len() > size;
-        rows.truncate(size);
+        let size = query.page.size();
+        // Without a search, the triggers' counters give the exact total at once, and knowing
+        // it first lets a deep page be read from the nearer end.
+        let counted = if query.filter.search.is_none() {
+            Some(self.count_from_counters(&query.filter).await?)
+        } else {
+            None
+        };
+        let (rows, has_more) = match (&query.page, counted) {
+            (PageRequest::Number { number, size }, Some(total))
+                if offset_of(*number, *size) > total / 2 =>
+            {
+                self.page_from_the_end(query, offset_of(*number, *size), total)
+                    .await?
+            }
+            _ => {
+                let mut rows = page_query(self.backend(), query, Direction::Forward)?
+                    .all(&self.connection)
+                    .await
+                    .map_err(db("listing users"))?;
+                let has_more = rows.len() > size as usize;
+                rows.truncate(size as usize);
+                (rows, has_more)
+            }
+        };
         let offset = match query.page {
             PageRequest::Number { number, size } => Some(offset_of(number, size)),
             PageRequest::After { .. } => None,
         };
-        let total = match known_total(offset, rows.len(), has_more) {
+        let total = match counted.or_else(|| known_total(offset, rows.len(), has_more)) {
             Some(total) => total,
             None => users::Entity::find()
                 .filter(user_filter(&query.filter))
@@ -336,6 +358,60 @@ impl UserRepository for PgUserRepository {
     }
 }
 
+impl PgUserRepository {
+    /// How many users match a filter without a search, from `user_counts` (kept by triggers,
+    /// see `migrations`): four rows at most, whatever the number of users.
+    async fn count_from_counters(&self, filter: &UserFilter) -> Result<u64, UnexpectedError> {
+        let mut select = Query::select();
+        // SUM of a bigint is a numeric on PostgreSQL: cast it back.
+        select
+            .expr(Expr::cust("CAST(COALESCE(SUM(n), 0) AS BIGINT)"))
+            .from(COUNTS_TABLE);
+        if let Some(role) = filter.role {
+            select.and_where(Expr::col(("user_counts", "role")).eq(role.as_str()));
+        }
+        if let Some(is_active) = filter.is_active {
+            select.and_where(Expr::col(("user_counts", "is_active")).eq(is_active));
+        }
+        let row = self
+            .connection
+            .query_one(&select)
+            .await
+            .map_err(db("counting users"))?
+            .ok_or_else(|| UnexpectedError::internal("counting users", "SUM returned no row"))?;
+        let total: i64 = row
+            .try_get_by_index(0)
+            .map_err(db("reading the user count"))?;
+        u64::try_from(total).map_err(|error| {
+            UnexpectedError::internal("counting users", format!("a negative count: {error}"))
+        })
+    }
+
+    /// The page at `offset` of `total` matches, read in the reverse order from the end and
+    /// turned around: OFFSET walks every row it skips, so the last page of a million users
+    /// by number costs what the first does instead of a walk over the million before it.
+    async fn page_from_the_end(
+        &self,
+        query: &UserQuery,
+        offset: u64,
+        total: u64,
+    ) -> Result<(Vec<users::Model>, bool), UnexpectedError> {
+        let size = u64::from(query.page.size());
+        if offset >= total {
+            return Ok((Vec::new(), false));
+        }
+        let take = std::cmp::min(size, total - offset);
+        let mut rows = page_query(self.backend(), query, Direction::Backward)?
+            .offset(total - offset - take)
+            .limit(take)
+            .all(&self.connection)
+            .await
+            .map_err(db("listing users"))?;
+        rows.reverse();
+        Ok((rows, offset + take < total))
+    }
+}
+
 /// How many rows precede page `number` of `size` rows.
 fn offset_of(number: u32, size: u32) -> u64 {
     u64::from(number.saturating_sub(1)) * u64::from(size)
@@ -343,19 +419,30 @@ fn offset_of(number: u32, size: u32) -> u64 {
 
 /// The exact count of all matches when a page by offset already tells it: a page that is
 /// the last one and not past the end (or the empty first page) ends the matches, so they
-/// number its offset plus its rows. Counting a million rows costs about 80 ms on
-/// PostgreSQL, the page a fraction of a millisecond: skipping the count whenever it is
-/// known makes small filtered listings and last pages cheap. A cursor page never knows it.
+/// number its offset plus its rows. Listings without a search take their count from the
+/// counters; a search must count its matches (a trigram index scan on PostgreSQL, a scan on
+/// SQLite), and skipping that whenever the page tells it makes small searches cheap. A cursor
+/// page never knows it.
 pub(crate) fn known_total(offset: Option<u64>, rows: usize, has_more: bool) -> Option<u64> {
     let offset = offset?;
     (!has_more && (rows > 0 || offset == 0)).then(|| offset + rows as u64)
 }
 
-/// The `SELECT` of one page of a listing: one row more than the page holds, which tells
-/// whether another page follows.
+/// Which way a page is read: in the listing's order, or from its end (see
+/// `page_from_the_end`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Forward,
+    Backward,
+}
+
+/// The `SELECT` of a listing's page. Forwards it reads one row more than the page holds,
+/// which tells whether another page follows; backwards it is only filtered and ordered, and
+/// the caller positions and limits it.
 fn page_query(
     backend: DbBackend,
     query: &UserQuery,
+    direction: Direction,
 ) -> Result<Select<users::Entity>, UnexpectedError> {
     let (key_column, order) = match query.ordering {
         UserOrdering::DateJoined => (users::Column::DateJoined, Order::Asc),
@@ -363,18 +450,28 @@ fn page_query(
         UserOrdering::Email => (users::Column::Email, Order::Asc),
         UserOrdering::EmailDesc => (users::Column::Email, Order::Desc),
     };
+    let read_order = match (direction, &order) {
+        (Direction::Forward, _) => order.clone(),
+        (Direction::Backward, Order::Desc) => Order::Asc,
+        (Direction::Backward, _) => Order::Desc,
+    };
     // The id breaks ties in the key's direction, so the order is total and pages can neither
     // overlap nor skip; (key, id) is also exactly the composite index that serves it.
     let mut page = users::Entity::find()
         .filter(user_filter(&query.filter))
-        .order_by(key_column, order.clone())
-        .order_by(users::Column::Id, order.clone())
-        .limit(u64::from(query.page.size()) + 1);
+        .order_by(key_column, read_order.clone())
+        .order_by(users::Column::Id, read_order);
+    if direction == Direction::Forward {
+        page = page.limit(u64::from(query.page.size()) + 1);
+    }
     match &query.page {
         PageRequest::Number { number, size } => {
             // OFFSET makes the database walk past every earlier row: deep pages cost in
-            // proportion to their depth. Cursors do not.
-            page = page.offset(offset_of(*number, *size));
+            // proportion to their depth (from the nearer end, see `page_from_the_end`).
+            // Cursors do not.
+            if direction == Direction::Forward {
+                page = page.offset(offset_of(*number, *size));
+            }
         }
         PageRequest::After { cursor, .. } => {
             let key = match (&cursor.key, key_column) {
@@ -457,7 +554,7 @@ mod tests {
             ordering: UserOrdering::DateJoinedDesc,
             page: PageRequest::After { cursor, size: 10 },
         };
-        let sql = page_query(DbBackend::Postgres, &query)
+        let sql = page_query(DbBackend::Postgres, &query, Direction::Forward)
             .unwrap()
             .build(DbBackend::Postgres)
             .to_string();
@@ -481,7 +578,7 @@ mod tests {
                 size: 10,
             },
         };
-        let sql = page_query(DbBackend::Sqlite, &query)
+        let sql = page_query(DbBackend::Sqlite, &query, Direction::Forward)
             .unwrap()
             .build(DbBackend::Sqlite)
             .to_string();
@@ -490,6 +587,26 @@ mod tests {
             "{sql}"
         );
         assert!(sql.ends_with("LIMIT 11 OFFSET 20"), "{sql}");
+    }
+
+    #[test]
+    fn a_page_read_from_the_end_reverses_key_and_id_and_skips_no_rows_itself() {
+        let query = UserQuery {
+            filter: UserFilter::default(),
+            ordering: UserOrdering::DateJoinedDesc,
+            page: PageRequest::Number {
+                number: 100_001,
+                size: 10,
+            },
+        };
+        let sql = page_query(DbBackend::Postgres, &query, Direction::Backward)
+            .unwrap()
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(
+            sql.ends_with(r#"ORDER BY "users"."date_joined" ASC, "users"."id" ASC"#),
+            "{sql}"
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! `PgUserRepository::list`: page numbers and cursors over every ordering (with ties in
 //! `date_joined`), counts, search and filters.
 
-use crate::support::{TestDb, insert, micros, now, user_joined};
+use crate::support::{TestDb, event, insert, micros, now, user, user_joined};
 use domain::ports::UserRepository;
 use domain::{
-    PageRequest, Role, User, UserCursor, UserFilter, UserOrdering, UserQuery, UserRecord,
+    AuditAction, PageRequest, Role, User, UserCursor, UserFilter, UserOrdering, UserQuery,
+    UserRecord,
 };
 use time::Duration;
 
@@ -16,6 +17,8 @@ on_both_backends!(
     search_treats_like_wildcards_as_plain_characters,
     role_and_activity_filters_combine_with_search_and_count,
     date_joined_orders_by_time_across_whole_and_fractional_seconds,
+    counts_follow_every_change_of_role_and_activity_whoever_makes_it,
+    opposite_activity_changes_at_once_neither_deadlock_nor_lose_a_count,
 );
 
 /// 95 users; three join in each second, so `date_joined` ties and only the id orders them.
@@ -347,4 +350,129 @@ async fn date_joined_orders_by_time_across_whole_and_fractional_seconds(database
             .unwrap();
         assert_eq!(rest.users, slice.users[4..], "{ordering:?}");
     }
+}
+
+/// The totals of an unfiltered listing and of each role and activity filter.
+async fn totals(database: &TestDb) -> [u64; 5] {
+    let repository = database.users();
+    let mut totals = [0; 5];
+    let filters = [
+        UserFilter::default(),
+        UserFilter {
+            role: Some(Role::Admin),
+            ..UserFilter::default()
+        },
+        UserFilter {
+            role: Some(Role::User),
+            ..UserFilter::default()
+        },
+        UserFilter {
+            is_active: Some(false),
+            ..UserFilter::default()
+        },
+        UserFilter {
+            role: Some(Role::User),
+            is_active: Some(true),
+            search: None,
+        },
+    ];
+    for (total, filter) in totals.iter_mut().zip(filters) {
+        *total = repository
+            .list(&query(filter, UserOrdering::DateJoinedDesc, page(1)))
+            .await
+            .unwrap()
+            .total;
+    }
+    totals
+}
+
+/// `user` with another role and activity, as an administrator's change would leave it.
+fn changed(user: &User, role: Role, is_active: bool) -> User {
+    User::restore(UserRecord {
+        role,
+        is_active,
+        ..crate::support::record(user)
+    })
+}
+
+async fn counts_follow_every_change_of_role_and_activity_whoever_makes_it(database: TestDb) {
+    // [all, admins, users, inactive, active users]
+    assert_eq!(totals(&database).await, [0, 0, 0, 0, 0]);
+    let ada = user("ada@example.com", "Ada");
+    let alan = user("alan@example.com", "Alan");
+    insert(&database, &ada).await;
+    insert(&database, &alan).await;
+    assert_eq!(totals(&database).await, [2, 0, 2, 0, 2]);
+
+    let repository = database.users();
+    let promoted = changed(&ada, Role::Admin, true);
+    repository
+        .update(&promoted, false, &event(AuditAction::UserUpdated, &ada))
+        .await
+        .unwrap();
+    assert_eq!(totals(&database).await, [2, 1, 1, 0, 1]);
+    let deactivated = changed(&alan, Role::User, false);
+    repository
+        .update(&deactivated, true, &event(AuditAction::UserUpdated, &alan))
+        .await
+        .unwrap();
+    assert_eq!(totals(&database).await, [2, 1, 1, 1, 0]);
+    // An update that changes neither leaves the counts alone.
+    repository
+        .update(&deactivated, false, &event(AuditAction::UserUpdated, &alan))
+        .await
+        .unwrap();
+    assert_eq!(totals(&database).await, [2, 1, 1, 1, 0]);
+
+    // The counters are kept by the database, so a hand-written statement keeps them too.
+    let inactive = if database.backend() == sea_orm::DbBackend::Postgres {
+        "false"
+    } else {
+        "0"
+    };
+    database
+        .raw(&format!(
+            "UPDATE users SET role = 'user', is_active = {inactive}"
+        ))
+        .await;
+    assert_eq!(totals(&database).await, [2, 0, 2, 2, 0]);
+    database
+        .raw("DELETE FROM users WHERE email = 'ada@example.com'")
+        .await;
+    assert_eq!(totals(&database).await, [1, 0, 1, 1, 0]);
+
+    // The bulk seeder's multi-row inserts too.
+    // (user1 is an admin; users 25, 50, 75 and 100 are inactive.)
+    let seeded =
+        infra_postgres::seed_users(&database.connection, 100, &crate::support::hash(), |_| {})
+            .await
+            .unwrap();
+    assert_eq!(seeded, 100);
+    assert_eq!(totals(&database).await, [101, 1, 100, 5, 95]);
+}
+
+async fn opposite_activity_changes_at_once_neither_deadlock_nor_lose_a_count(database: TestDb) {
+    // One user is deactivated and reactivated while another is reactivated and deactivated:
+    // each change moves a user between the same two counters, in opposite directions.
+    let first = user("first@example.com", "First");
+    let second = changed(&user("second@example.com", "Second"), Role::User, false);
+    insert(&database, &first).await;
+    insert(&database, &second).await;
+    let flip = |user: User| {
+        let repository = database.users();
+        tokio::spawn(async move {
+            for round in 0..40 {
+                let target = changed(&user, Role::User, (round % 2 == 1) != user.is_active());
+                repository
+                    .update(&target, false, &event(AuditAction::UserUpdated, &user))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let (one, two) = tokio::join!(flip(first), flip(second));
+    one.unwrap();
+    two.unwrap();
+    // Forty flips each bring both back where they started: one active, one not.
+    assert_eq!(totals(&database).await, [2, 0, 2, 1, 1]);
 }
