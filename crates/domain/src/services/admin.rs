@@ -5,9 +5,9 @@ use super::Core;
 use super::auth::{AuthService, SignUp, SignUpError};
 use crate::listing::{QueryProblem, parse_page_number, parse_page_size};
 use crate::{
-    AuditAction, AuditEvent, AuditQuery, ClientInfo, FieldErrors, FullName, ListUsersRequest,
-    PageRequest, Ports, Principal, Role, SaveUserError, Settings, UnexpectedError, User,
-    UserCursor, UserId, UserPage,
+    AuditAction, AuditEvent, AuditQuery, ClientInfo, Email, FieldErrors, FullName,
+    ListUsersRequest, PageRequest, Ports, Principal, Role, SaveUserError, Settings,
+    UnexpectedError, User, UserCursor, UserId, UserPage,
 };
 
 /// Input of [`AdminService::update_user`]: the fields to change.
@@ -338,7 +338,10 @@ impl AdminService {
     }
 
     /// Creates an active admin account, for bootstrapping from the command line. The same
-    /// validation and password policy as sign-up apply; no session is opened.
+    /// validation and password policy as sign-up apply; no session is opened. An email that
+    /// already has an account is reported before the password is hashed: a server that
+    /// bootstraps its admin at every start would otherwise spend a hash (tens of
+    /// milliseconds) on each start to learn what one lookup tells.
     ///
     /// # Errors
     /// See [`SignUpError`].
@@ -347,6 +350,12 @@ impl AdminService {
         input: SignUp,
         client: &ClientInfo,
     ) -> Result<User, SignUpError> {
+        if let Ok(email) = Email::parse(&input.email)
+            && self.core.ports.users.find_by_email(&email).await?.is_some()
+        {
+            return Err(SignUpError::EmailTaken);
+        }
+        // The insert still settles a race with a concurrent creation of the same email.
         let user = self.auth.new_user(input, Role::Admin).await?;
         let event =
             AuditEvent::new(AuditAction::AdminCreated, user.date_joined(), client).on(user.id());
@@ -839,6 +848,11 @@ mod tests {
     fn create_admin_stores_an_admin_without_a_session() {
         let mut mocks = Mocks::new();
         mocks
+            .users
+            .expect_find_by_email()
+            .times(1)
+            .returning(|_| Ok(None));
+        mocks
             .hasher
             .expect_hash()
             .returning(|_| Ok(PasswordHash::new("h")));
@@ -865,10 +879,12 @@ mod tests {
     #[test]
     fn create_admin_reports_a_taken_email_and_weak_passwords() {
         let mut mocks = Mocks::new();
+        mocks.users.expect_find_by_email().returning(|_| Ok(None));
         mocks
             .hasher
             .expect_hash()
             .returning(|_| Ok(PasswordHash::new("h")));
+        // A race lost to a concurrent creation: the lookup found nothing, the insert did.
         mocks
             .users
             .expect_insert()
@@ -886,6 +902,28 @@ mod tests {
         assert!(matches!(
             block_on(admin.create_admin(input("admin"), &client())),
             Err(SignUpError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn create_admin_for_an_existing_email_hashes_nothing() {
+        let mut mocks = Mocks::new();
+        let existing = user("root@example.com", Role::Admin);
+        mocks
+            .users
+            .expect_find_by_email()
+            .times(1)
+            .returning(move |_| Ok(Some(existing.clone())));
+        mocks.hasher.expect_hash().never();
+        mocks.users.expect_insert().never();
+        let input = SignUp {
+            email: "root@example.com".into(),
+            password: PlaintextPassword::new(STRONG),
+            full_name: "Root".into(),
+        };
+        assert!(matches!(
+            block_on(service(mocks).create_admin(input, &client())),
+            Err(SignUpError::EmailTaken)
         ));
     }
 
