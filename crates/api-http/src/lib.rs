@@ -13,7 +13,7 @@ mod routes;
 mod state;
 
 pub use problem::{PROBLEM_JSON, Problem, ProblemDetails};
-pub use state::{AllowedHosts, AppState, HttpConfig, RateLimit, Readiness};
+pub use state::{AllowedHosts, AppState, AppStateInner, HttpConfig, RateLimit, Readiness};
 
 use axum::Router;
 use axum::extract::Request;

@@ -59,8 +59,7 @@ async fn ready(State(state): State<AppState>) -> Result<Json<HealthResponse>, Pr
 async fn jwks(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
     state
         .jwks
-        .as_deref()
-        .cloned()
+        .clone()
         .map(Json)
         .ok_or_else(|| Problem::not_found("Tokens are signed with a shared secret."))
 }
