@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 const EMAIL_INDEX: &str = "users_email_key";
 /// How SQLite names the same index in its error messages.
 const EMAIL_COLUMN: &str = "users.email";
-/// How many users there are per (role, is_active), kept by triggers (see `migrations`).
+/// How many users there are per (role, `is_active`), kept by triggers (see `migrations`).
 const COUNTS_TABLE: &str = "user_counts";
 
 /// [`UserRepository`] on PostgreSQL or SQLite, through sea-orm.
