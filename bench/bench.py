@@ -461,8 +461,12 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
         database_name = f"bench_{os.getpid()}_{int(time.time())}"
         psql(args.pg_admin_url, f'DROP DATABASE IF EXISTS "{database_name}"')
         psql(args.pg_admin_url, f'CREATE DATABASE "{database_name}"')
-        database_url = args.pg_admin_url.rstrip("/") + "/" + database_name
-        run.facts["database"] = f"PostgreSQL {psql(args.pg_admin_url, 'SHOW server_version')}, database {database_name} (dropped afterwards unless --keep)"
+        # sqlx's default (`prefer`) negotiates TLS whenever the server offers it, as Debian's
+        # PostgreSQL does: on 127.0.0.1 that encrypts every query for nothing (about a tenth
+        # of /me's throughput here), so the benchmark asks for `--pg-sslmode` (default disable).
+        database_url = (args.pg_admin_url.rstrip("/") + "/" + database_name
+                        + f"?sslmode={args.pg_sslmode}")
+        run.facts["database"] = f"PostgreSQL {psql(args.pg_admin_url, 'SHOW server_version')}, database {database_name} (dropped afterwards unless --keep), sslmode={args.pg_sslmode}"
     else:
         database_url = f"sqlite://{out_dir / 'bench.db'}?mode=rwc"
         run.facts["database"] = f"SQLite file in {out_dir} (WAL; removed afterwards unless --keep)"
@@ -793,6 +797,10 @@ def main() -> int:
     parser.add_argument("--starts", type=int, default=5, help="timed start-ups (default 5)")
     parser.add_argument("--server", type=Path, required=True, help="the release server binary")
     parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--pg-sslmode", default="disable",
+                        choices=["disable", "prefer", "require"],
+                        help="the server's sslmode to PostgreSQL (default disable: TLS on loopback "
+                             "costs CPU and protects nothing)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra server setting, e.g. DATABASE_MAX_CONNECTIONS=20 (repeatable)")
     parser.add_argument("--rust-log", default="warn", help="server RUST_LOG (default warn: no per-request log line)")
