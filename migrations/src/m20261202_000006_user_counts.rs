@@ -22,7 +22,8 @@ use sea_orm_migration::sea_orm::DbBackend;
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
 
-const POSTGRES_UP: &str = "
+/// The counters, filled from the users there are; the same statements on both backends.
+const CREATE_COUNTS: &str = "
 CREATE TABLE user_counts (
     role varchar(16) NOT NULL,
     is_active boolean NOT NULL,
@@ -31,7 +32,9 @@ CREATE TABLE user_counts (
 );
 INSERT INTO user_counts (role, is_active, n)
     SELECT role, is_active, count(*) FROM users GROUP BY role, is_active;
+";
 
+const POSTGRES_UP: &str = "
 CREATE FUNCTION user_counts_add(p_role varchar, p_is_active boolean, p_delta bigint)
 RETURNS void LANGUAGE sql AS $$
     INSERT INTO user_counts AS c (role, is_active, n) VALUES (p_role, p_is_active, p_delta)
@@ -105,15 +108,6 @@ DROP TABLE IF EXISTS user_counts;
 // SQLite has one writer at a time, so there is no lock order to keep; its triggers run per
 // row, inside the writing statement, at the cost of a B-tree update each.
 const SQLITE_UP: &str = "
-CREATE TABLE user_counts (
-    role varchar(16) NOT NULL,
-    is_active boolean NOT NULL,
-    n bigint NOT NULL,
-    PRIMARY KEY (role, is_active)
-);
-INSERT INTO user_counts (role, is_active, n)
-    SELECT role, is_active, count(*) FROM users GROUP BY role, is_active;
-
 CREATE TRIGGER users_count_insert AFTER INSERT ON users BEGIN
     INSERT OR IGNORE INTO user_counts (role, is_active, n) VALUES (NEW.role, NEW.is_active, 0);
     UPDATE user_counts SET n = n + 1 WHERE role = NEW.role AND is_active = NEW.is_active;
@@ -150,6 +144,7 @@ impl MigrationTrait for Migration {
             }
         };
         let connection = manager.get_connection();
+        connection.execute_unprepared(CREATE_COUNTS).await?;
         connection.execute_unprepared(script).await?;
         // A listing filtered by role in the default order (newest first) reads only the
         // rows it returns, and "is there an admin yet?" at start-up is one index probe, not a
