@@ -10,9 +10,9 @@
 //! Triggers, not the adapter, keep the counters: they cannot drift whoever writes to `users`
 //! (the service, the bulk seeder, an operator's hand-written `UPDATE`), and they change in the
 //! same transaction as the rows they count. On PostgreSQL the insert and delete triggers run
-//! once per statement over its transition table, so a bulk insert of 10,000 rows costs one
-//! counter update, not 10,000; the update trigger runs only for rows whose role or activity
-//! changed. A change moves one user between two counters, and the two are always locked in
+//! once per statement over its transition table, so a bulk insert of 5,000 rows costs one
+//! counter update per (role, `is_active`) it touches, not 5,000; the update trigger runs only
+//! for rows whose role or activity changed. A change moves one user between two counters, and the two are always locked in
 //! the same order (the order of their keys), so two concurrent changes in opposite directions
 //! cannot deadlock.
 

@@ -368,10 +368,10 @@ impl PgUserRepository {
             .expr(Expr::cust("CAST(COALESCE(SUM(n), 0) AS BIGINT)"))
             .from(COUNTS_TABLE);
         if let Some(role) = filter.role {
-            select.and_where(Expr::col(("user_counts", "role")).eq(role.as_str()));
+            select.and_where(Expr::col((COUNTS_TABLE, "role")).eq(role.as_str()));
         }
         if let Some(is_active) = filter.is_active {
-            select.and_where(Expr::col(("user_counts", "is_active")).eq(is_active));
+            select.and_where(Expr::col((COUNTS_TABLE, "is_active")).eq(is_active));
         }
         let row = self
             .connection

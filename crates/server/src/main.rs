@@ -8,9 +8,9 @@ use server::{Application, Cli, Command, Config, StartError, shutdown_signal};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
-// mimalloc instead of glibc's malloc: requests allocate and free many small objects across two
-// worker threads and the blocking pool, which glibc served with a sixth of a request's CPU
-// and per-thread arenas that hold on to freed memory (see bench/README.md for the figures).
+// mimalloc instead of glibc's malloc: requests allocate and free many small objects across the
+// worker threads, sqlx's SQLite threads and the blocking pool, and glibc's malloc and free were
+// about a sixth of a request's CPU in perf (see bench/README.md for the figures).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
