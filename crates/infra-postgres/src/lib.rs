@@ -12,6 +12,12 @@
 //! Every mutating method writes its [`domain::AuditEvent`] in the same transaction as its
 //! change, and begins and ends that transaction itself.
 //!
+//! [`PgSessionRepository::find_with_user`](domain::ports::SessionRepository::find_with_user),
+//! the read behind every authenticated request, coalesces concurrent calls: those that arrive
+//! while one query runs share the next. Each answer still comes from a query that started
+//! after its call, so a revocation committed before a request is always seen; nothing is
+//! cached. Keep one repository per process (clones share the coalescing).
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), domain::UnexpectedError> {
 //! use domain::ports::UserRepository;
@@ -25,6 +31,7 @@
 //! ```
 
 mod audit;
+mod batch;
 mod connect;
 mod entities;
 mod rows;

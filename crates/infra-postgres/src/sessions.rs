@@ -1,5 +1,6 @@
 //! [`PgSessionRepository`]: refresh-token sessions, their rotation and reuse detection.
 
+use crate::batch::{Batcher, Fetch, pad_to_power_of_two};
 use crate::entities::{retired_secrets, sessions, users};
 use crate::rows::{self, db, insert_event, insert_row, timestamp};
 use crate::transaction::{begin_write, commit};
@@ -11,18 +12,44 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, JoinType,
     QueryFilter, QueryOrder, QuerySelect, RelationTrait, Statement,
 };
+use std::collections::HashMap;
 use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Most sessions one coalesced lookup reads: 64 parameters, a few kilobytes of rows.
+const MAX_LOOKUP_BATCH: usize = 64;
+
+/// Coalesced lookups in progress at once. With one, the requests that arrive during a read
+/// all join the next: the busier the database, the larger (and fewer) its reads. Two split the
+/// same requests into smaller reads: in the benchmark, PostgreSQL spent 0.49 cores on `/me`
+/// instead of 0.39 for the same throughput.
+const MAX_LOOKUPS_RUNNING: usize = 1;
+
+const FIND_WITH_USER: &str = "finding a session with its user";
 
 /// [`SessionRepository`] on PostgreSQL or SQLite, through sea-orm.
 #[derive(Debug, Clone)]
 pub struct PgSessionRepository {
     connection: DatabaseConnection,
+    /// [`SessionRepository::find_with_user`], which every authenticated request calls.
+    with_user: Batcher<SessionsWithUsers>,
 }
 
 impl PgSessionRepository {
     /// A repository over `connection`'s pool.
     pub fn new(connection: DatabaseConnection) -> Self {
-        Self { connection }
+        let with_user = Batcher::new(
+            SessionsWithUsers {
+                connection: connection.clone(),
+            },
+            MAX_LOOKUP_BATCH,
+            MAX_LOOKUPS_RUNNING,
+            FIND_WITH_USER,
+        );
+        Self {
+            connection,
+            with_user,
+        }
     }
 
     fn backend(&self) -> DbBackend {
@@ -180,13 +207,9 @@ impl SessionRepository for PgSessionRepository {
         &self,
         id: SessionId,
     ) -> Result<Option<(Session, User)>, UnexpectedError> {
-        // One query, one round trip: this runs on every authenticated request.
-        sessions::Entity::find_by_id(id.as_uuid())
-            .find_also_related(users::Entity)
-            .all(&self.connection)
-            .await
-            .map_err(db("finding a session with its user"))
-            .map(rows::unique_row)?
+        self.with_user
+            .get(id.as_uuid())
+            .await?
             .map(|(session, user)| rows::session_with_user(session, user))
             .transpose()
     }
@@ -262,5 +285,33 @@ impl SessionRepository for PgSessionRepository {
             .into_iter()
             .map(rows::session)
             .collect()
+    }
+}
+
+/// Sessions by id with their users, many at once, in one query: the read behind every
+/// authenticated request, coalesced (see [`crate::batch`]).
+struct SessionsWithUsers {
+    connection: DatabaseConnection,
+}
+
+impl Fetch for SessionsWithUsers {
+    type Key = Uuid;
+    type Value = (sessions::Model, Option<users::Model>);
+
+    async fn fetch(
+        &self,
+        mut ids: Vec<Uuid>,
+    ) -> Result<HashMap<Uuid, Self::Value>, UnexpectedError> {
+        pad_to_power_of_two(&mut ids);
+        let found = sessions::Entity::find()
+            .filter(sessions::Column::Id.is_in(ids))
+            .find_also_related(users::Entity)
+            .all(&self.connection)
+            .await
+            .map_err(db(FIND_WITH_USER))?;
+        Ok(found
+            .into_iter()
+            .map(|(session, user)| (session.id, (session, user)))
+            .collect())
     }
 }

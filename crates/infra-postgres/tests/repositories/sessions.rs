@@ -16,6 +16,7 @@ on_both_backends!(
     revoke_revokes_once_and_records_its_event_every_time,
     revoke_all_revokes_only_that_users_unrevoked_sessions,
     list_live_returns_unrevoked_unexpired_sessions_most_recently_used_first,
+    concurrent_lookups_each_get_their_own_session_and_see_a_revocation_at_once,
 );
 
 async fn the_current_secret_finds_its_session_and_user(database: TestDb) {
@@ -402,4 +403,57 @@ async fn list_live_returns_unrevoked_unexpired_sessions_most_recently_used_first
         .unwrap();
     let at_expiry = sessions.list_live(ada.id(), last_expiry).await.unwrap();
     assert!(at_expiry.is_empty(), "{at_expiry:?}");
+}
+
+async fn concurrent_lookups_each_get_their_own_session_and_see_a_revocation_at_once(
+    database: TestDb,
+) {
+    // Lookups by id are coalesced into shared queries: many at once must still each get
+    // exactly their own session (or nothing), and a change committed before a lookup starts
+    // must show in its answer.
+    let mut expected = Vec::new();
+    for n in 0..12 {
+        let person = user(&format!("user{n}@example.com"), &format!("User {n}"));
+        let session = insert_with_session(&database, &person, &format!("secret-{n}")).await;
+        expected.push((session, person));
+    }
+    let sessions = Arc::new(database.sessions());
+    let mut lookups = Vec::new();
+    for round in 0..10 {
+        for (session, person) in &expected {
+            let sessions = Arc::clone(&sessions);
+            let (id, session, person) = (session.id, session.clone(), person.clone());
+            lookups.push(tokio::spawn(async move {
+                let found = sessions.find_with_user(id).await.unwrap();
+                assert_eq!(found, Some((session, person)), "round {round}");
+            }));
+        }
+        let sessions = Arc::clone(&sessions);
+        lookups.push(tokio::spawn(async move {
+            assert_eq!(
+                sessions.find_with_user(SessionId::new()).await.unwrap(),
+                None
+            );
+        }));
+    }
+    for lookup in lookups {
+        lookup.await.unwrap();
+    }
+
+    let (revoked, person) = &expected[3];
+    let at = now();
+    assert!(
+        sessions
+            .revoke(revoked.id, at, &event(AuditAction::LoggedOut, person))
+            .await
+            .unwrap()
+    );
+    let (found, _) = sessions.find_with_user(revoked.id).await.unwrap().unwrap();
+    assert_eq!(found.revoked_at, Some(at));
+    let (other, _) = sessions
+        .find_with_user(expected[4].0.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.revoked_at, None);
 }
