@@ -521,6 +521,13 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
             best = None
             for attempt in range(args.retries + 1):
                 current = loads() if callable(loads) else loads
+                if backend == "postgres":
+                    # The setup just logged users in: the sessions tables changed far more than
+                    # autovacuum's analyze threshold (50 rows + 10 %), so within its next round
+                    # (a minute) the planner would know their size. Without statistics it takes
+                    # a table of a few hundred sessions for a big one it cannot know, and scans
+                    # it whole for every coalesced lookup of several sessions.
+                    psql(args.pg_admin_url, "ANALYZE sessions, session_retired_secrets", database_name)
                 wait_until_idle(args.max_busy, args.max_wait, f"{backend}: before {label}")
                 log(f"{backend}: {label}" + (f", attempt {attempt + 1}" if attempt else "")
                     + f" (load average {loadavg()})")
