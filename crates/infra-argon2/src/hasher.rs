@@ -1,7 +1,7 @@
 //! [`Argon2Hasher`]: argon2id hashing and verification off the async runtime, bounded by a
 //! semaphore, with a dummy hash for the constant-work login path.
 //!
-//! The argon2 memory matrix (19 MiB with the default parameters) comes from a small pool
+//! The argon2 memory matrix (12 MiB with the default parameters) comes from a small pool
 //! ([`MemoryPool`]): at most one buffer per semaphore slot, allocated on first need and
 //! reused afterwards. Allocating a fresh matrix per hash on whichever blocking thread runs it
 //! made glibc keep freed matrices in its per-thread arenas, and the process grew by one
@@ -46,7 +46,7 @@ const DUMMY_PASSWORD: &[u8] = b"dummy password for unknown accounts";
 /// let hasher = Argon2Hasher::new(Argon2Config::default())?;
 /// let password = PlaintextPassword::new("correct horse battery staple");
 /// let hash = hasher.hash(&password).await?;
-/// assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+/// assert!(hash.as_str().starts_with("$argon2id$v=19$m=12288,t=3,p=1$"));
 /// assert!(hasher.verify(&password, &hash).await?);
 /// assert!(!hasher.verify(&PlaintextPassword::new("guess"), &hash).await?);
 /// assert!(!hasher.needs_rehash(&hash));
@@ -151,7 +151,7 @@ impl Argon2Hasher {
         F: FnOnce(&MemoryPool) -> T + Send + 'static,
     {
         // The slot is taken before the task is spawned: waiting callers are then cheap
-        // futures, not blocking-pool threads (up to 512) each about to need 19 MiB.
+        // futures, not blocking-pool threads (up to 512) each about to need 12 MiB.
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
@@ -493,7 +493,7 @@ mod tests {
         let hasher = Argon2Hasher::new(Argon2Config::default()).unwrap();
         let hash = hasher.hash(&password("correct horse")).await.unwrap();
         assert!(
-            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            hash.as_str().starts_with("$argon2id$v=19$m=12288,t=3,p=1$"),
             "{}",
             hash.as_str()
         );
@@ -510,6 +510,19 @@ mod tests {
                 .unwrap()
         );
         assert!(!hasher.needs_rehash(&hash));
+    }
+
+    #[tokio::test]
+    async fn hashes_made_with_the_previous_default_verify_and_are_replaced() {
+        // Until 2026-12 the default was m = 19456 KiB, t = 2: every existing account has such
+        // a hash, and must still log in.
+        let before = small(19_456, 2);
+        let hash = before.hash(&password("correct horse")).await.unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let now = Argon2Hasher::new(Argon2Config::default()).unwrap();
+        assert!(now.verify(&password("correct horse"), &hash).await.unwrap());
+        assert!(!now.verify(&password("correct horsE"), &hash).await.unwrap());
+        assert!(now.needs_rehash(&hash));
     }
 
     #[tokio::test]
@@ -644,7 +657,13 @@ mod tests {
         let theirs = phc(
             Algorithm::Argon2id,
             Version::V0x13,
-            Params::default(),
+            Params::new(
+                crate::OWASP_MEMORY_KIB,
+                crate::OWASP_ITERATIONS,
+                1,
+                Some(Params::DEFAULT_OUTPUT_LEN),
+            )
+            .unwrap(),
             "correct horse",
         );
         assert!(

@@ -1,7 +1,7 @@
 //! Password hashing with argon2id: the `infra-argon2` adapter of the domain's
 //! [`PasswordHasher`](domain::PasswordHasher) port.
 //!
-//! [`Argon2Hasher`] writes PHC strings (`$argon2id$v=19$m=19456,t=2,p=1$…`), verifies any
+//! [`Argon2Hasher`] writes PHC strings (`$argon2id$v=19$m=12288,t=3,p=1$…`), verifies any
 //! argon2 PHC string with the parameters it names, and says when a stored hash should be
 //! replaced because the configured parameters changed. The CPU- and memory-heavy work runs in
 //! `tokio::task::spawn_blocking`, at most [`Argon2Config::max_concurrent`] at a time, so a
@@ -14,5 +14,5 @@
 mod config;
 mod hasher;
 
-pub use config::{Argon2Config, Argon2ConfigError};
+pub use config::{Argon2Config, Argon2ConfigError, OWASP_ITERATIONS, OWASP_MEMORY_KIB};
 pub use hasher::{Argon2Hasher, MAX_STORED_MEMORY_KIB};

@@ -109,17 +109,17 @@ pub struct Config {
     /// Requests per second an address regains.
     #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 20.0)]
     pub rate_limit_per_second: f64,
-    /// Largest database connection pool.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
-    pub database_max_connections: u32,
+    /// Largest database connection pool (default: 10 on PostgreSQL, 4 on SQLite).
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS")]
+    pub database_max_connections: Option<u32>,
     /// Seconds to wait for the database at start-up and for a free connection.
     #[arg(long, env = "DATABASE_TIMEOUT", default_value_t = 5)]
     pub database_timeout: u32,
-    /// argon2id memory cost in KiB (OWASP: 19456).
-    #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    /// argon2id memory cost in KiB (OWASP lists 12288 with 3 passes, or 19456 with 2).
+    #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = infra_argon2::OWASP_MEMORY_KIB)]
     pub argon2_memory_kib: u32,
-    /// argon2id passes (OWASP: 2).
-    #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = 2)]
+    /// argon2id passes (OWASP: 3 with 12288 KiB, 2 with 19456).
+    #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = infra_argon2::OWASP_ITERATIONS)]
     pub argon2_iterations: u32,
     /// Password hashes computed at once (default: the number of CPUs).
     #[arg(long, env = "ARGON2_MAX_CONCURRENT")]
