@@ -151,16 +151,22 @@ pub(crate) fn insert_session(
     )
 }
 
+/// `event`'s details as the JSON object the `details` column holds.
+pub(crate) fn event_details(event: &AuditEvent) -> serde_json::Value {
+    serde_json::Value::Object(
+        event
+            .details
+            .iter()
+            .map(|(key, value)| (key.clone(), serde_json::Value::String(value.clone())))
+            .collect(),
+    )
+}
+
 /// The `INSERT` of `event`.
 pub(crate) fn insert_event(
     backend: DbBackend,
     event: &AuditEvent,
 ) -> Result<InsertStatement, UnexpectedError> {
-    let details: serde_json::Map<String, serde_json::Value> = event
-        .details
-        .iter()
-        .map(|(key, value)| (key.clone(), serde_json::Value::String(value.clone())))
-        .collect();
     insert_row(
         audit_events::Entity,
         vec![
@@ -179,10 +185,7 @@ pub(crate) fn insert_event(
                 audit_events::Column::Ip,
                 event.ip.map(|ip| ip.to_string()).into(),
             ),
-            (
-                audit_events::Column::Details,
-                serde_json::Value::Object(details).into(),
-            ),
+            (audit_events::Column::Details, event_details(event).into()),
         ],
     )
 }

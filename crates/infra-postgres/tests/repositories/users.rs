@@ -22,6 +22,7 @@ on_both_backends!(
     failed_logins_count_up_and_ten_concurrent_failures_all_count,
     lock_refuses_logins_until_a_time_and_records_its_event,
     record_login_resets_the_counters_stores_the_rehash_and_opens_a_session,
+    record_login_of_an_unknown_user_is_an_internal_error_and_writes_nothing,
     change_password_revokes_every_session_but_the_replacement,
     a_corrupt_row_is_an_internal_error_not_a_panic,
 );
@@ -388,6 +389,32 @@ async fn record_login_resets_the_counters_stores_the_rehash_and_opens_a_session(
             .count(),
         2
     );
+}
+
+async fn record_login_of_an_unknown_user_is_an_internal_error_and_writes_nothing(database: TestDb) {
+    let ghost = user("ghost@example.com", "Nobody");
+    let ghost_session = session(&ghost, "ghost-secret");
+    let error = database
+        .users()
+        .record_login(
+            ghost.id(),
+            now(),
+            None,
+            &ghost_session,
+            &event(AuditAction::LoggedIn, &ghost),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), UnexpectedKind::Internal);
+    assert!(
+        database
+            .sessions()
+            .find_by_secret(&SecretHash::new("ghost-secret"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(audit_actions(&database, ghost.id()).await.is_empty());
 }
 
 async fn change_password_revokes_every_session_but_the_replacement(database: TestDb) {
