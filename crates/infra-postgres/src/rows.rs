@@ -13,7 +13,7 @@ use domain::{
 };
 use sea_orm::sea_query::{InsertStatement, IntoIden, Query};
 use sea_orm::sqlx;
-use sea_orm::{DbBackend, DbErr, RuntimeErr, SqlErr, Value};
+use sea_orm::{DbBackend, DbErr, QueryResult, RuntimeErr, SqlErr, Value};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -229,6 +229,70 @@ pub(crate) fn user(row: users::Model) -> Result<User, UnexpectedError> {
     }))
 }
 
+/// Every column of `sessions`, in the order [`session_at`] reads them.
+pub(crate) const SESSION_COLUMNS: [sessions::Column; 9] = [
+    sessions::Column::Id,
+    sessions::Column::UserId,
+    sessions::Column::RefreshTokenHash,
+    sessions::Column::CreatedAt,
+    sessions::Column::LastUsedAt,
+    sessions::Column::ExpiresAt,
+    sessions::Column::RevokedAt,
+    sessions::Column::UserAgent,
+    sessions::Column::Ip,
+];
+
+/// Every column of `users`, in the order [`user_at`] reads them.
+pub(crate) const USER_COLUMNS: [users::Column; 11] = [
+    users::Column::Id,
+    users::Column::Email,
+    users::Column::FullName,
+    users::Column::PasswordHash,
+    users::Column::Role,
+    users::Column::IsActive,
+    users::Column::DateJoined,
+    users::Column::LastLogin,
+    users::Column::FailedLogins,
+    users::Column::LockedUntil,
+    users::Column::UpdatedAt,
+];
+
+/// The `sessions` row whose [`SESSION_COLUMNS`] start at position `first` of `row`.
+pub(crate) fn session_at(row: &QueryResult, first: usize) -> Result<sessions::Model, DbErr> {
+    Ok(sessions::Model {
+        id: row.try_get_by_index(first)?,
+        user_id: row.try_get_by_index(first + 1)?,
+        refresh_token_hash: row.try_get_by_index(first + 2)?,
+        created_at: row.try_get_by_index(first + 3)?,
+        last_used_at: row.try_get_by_index(first + 4)?,
+        expires_at: row.try_get_by_index(first + 5)?,
+        revoked_at: row.try_get_by_index(first + 6)?,
+        user_agent: row.try_get_by_index(first + 7)?,
+        ip: row.try_get_by_index(first + 8)?,
+    })
+}
+
+/// The `users` row whose [`USER_COLUMNS`] start at position `first` of `row`, or `None` when
+/// they are null (an outer join that found no user).
+pub(crate) fn user_at(row: &QueryResult, first: usize) -> Result<Option<users::Model>, DbErr> {
+    let Some(id) = row.try_get_by_index(first)? else {
+        return Ok(None);
+    };
+    Ok(Some(users::Model {
+        id,
+        email: row.try_get_by_index(first + 1)?,
+        full_name: row.try_get_by_index(first + 2)?,
+        password_hash: row.try_get_by_index(first + 3)?,
+        role: row.try_get_by_index(first + 4)?,
+        is_active: row.try_get_by_index(first + 5)?,
+        date_joined: row.try_get_by_index(first + 6)?,
+        last_login: row.try_get_by_index(first + 7)?,
+        failed_logins: row.try_get_by_index(first + 8)?,
+        locked_until: row.try_get_by_index(first + 9)?,
+        updated_at: row.try_get_by_index(first + 10)?,
+    }))
+}
+
 /// The [`Session`] a `sessions` row holds.
 pub(crate) fn session(row: sessions::Model) -> Result<Session, UnexpectedError> {
     let ip = parse_ip("sessions", row.id, row.ip.as_deref())?;
@@ -366,4 +430,20 @@ pub(crate) fn violates_unique(error: &DbErr, index: &str, table_column: &str) ->
         Some(SqlErr::UniqueConstraintViolation(message))
             if message.contains(&format!("\"{index}\"")) || message.ends_with(table_column)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{IdenStatic, Iterable};
+
+    fn names<C: IdenStatic>(columns: impl IntoIterator<Item = C>) -> Vec<&'static str> {
+        columns.into_iter().map(|column| column.as_str()).collect()
+    }
+
+    #[test]
+    fn the_positional_column_lists_name_every_column_in_the_entities_order() {
+        assert_eq!(names(SESSION_COLUMNS), names(sessions::Column::iter()));
+        assert_eq!(names(USER_COLUMNS), names(users::Column::iter()));
+    }
 }

@@ -7,9 +7,9 @@ use crate::transaction::{begin_write, commit};
 use async_trait::async_trait;
 use domain::ports::{SecretMatch, SessionRepository};
 use domain::{AuditEvent, SecretHash, Session, SessionId, UnexpectedError, User, UserId};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, JoinType,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, JoinType,
     QueryFilter, QueryOrder, QuerySelect, RelationTrait, Statement,
 };
 use std::collections::HashMap;
@@ -303,15 +303,33 @@ impl Fetch for SessionsWithUsers {
         mut ids: Vec<Uuid>,
     ) -> Result<HashMap<Uuid, Self::Value>, UnexpectedError> {
         pad_to_power_of_two(&mut ids);
-        let found = sessions::Entity::find()
-            .filter(sessions::Column::Id.is_in(ids))
-            .find_also_related(users::Entity)
-            .all(&self.connection)
+        // Built and decoded by column position rather than through `find_also_related`,
+        // whose decoding formats and looks up a prefixed name for every column of every row:
+        // on `/api/users/me/` that was most of the cost of reading the rows.
+        let mut select = Query::select();
+        select
+            .columns(rows::SESSION_COLUMNS.map(|column| (sessions::Entity, column)))
+            .columns(rows::USER_COLUMNS.map(|column| (users::Entity, column)))
+            .from(sessions::Entity)
+            .left_join(
+                users::Entity,
+                Expr::col((users::Entity, users::Column::Id))
+                    .equals((sessions::Entity, sessions::Column::UserId)),
+            )
+            .and_where(Expr::col((sessions::Entity, sessions::Column::Id)).is_in(ids));
+        let found = self
+            .connection
+            .query_all(&select)
             .await
             .map_err(db(FIND_WITH_USER))?;
-        Ok(found
-            .into_iter()
-            .map(|(session, user)| (session.id, (session, user)))
-            .collect())
+        found
+            .iter()
+            .map(|row| {
+                let session = rows::session_at(row, 0)?;
+                let user = rows::user_at(row, rows::SESSION_COLUMNS.len())?;
+                Ok((session.id, (session, user)))
+            })
+            .collect::<Result<_, DbErr>>()
+            .map_err(db(FIND_WITH_USER))
     }
 }
