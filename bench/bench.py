@@ -393,6 +393,7 @@ class BackendRun:
     rows: list[Row] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
     startup: dict = field(default_factory=dict)
+    hashing: dict = field(default_factory=dict)
 
 
 def server_env(args, database_url: str, port: int, secret_key: str, admin_password: str,
@@ -571,6 +572,8 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
                  notes=["one argon2id verify + queries, unloaded"])
         scenario("login", [Load("login", "login.lua", "/api/auth/login/", args.login_connections,
                                 duration, threads, common)])
+        if args.hashing_ceiling and wanted("login"):
+            measure_hashing_ceiling(args, run, env)
 
         def token_chains(name: str) -> Path:
             """One live refresh token per session, two sessions per connection."""
@@ -631,6 +634,31 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
     return run
 
 
+def measure_hashing_ceiling(args, run: BackendRun, env: dict) -> None:
+    """What password hashing alone reaches on this machine, through the server's own hasher
+    with the server's argon2 settings: one verification alone, and every hashing slot busy
+    (infra-argon2's `hashing_ceiling` example, alternating the two). The login target is
+    stated against `cores / one verification`, which holds only if the cores hash side by
+    side as fast as one alone; this measures whether they do."""
+    flags = []
+    for variable, flag in (("ARGON2_MEMORY_KIB", "--memory-kib"), ("ARGON2_ITERATIONS", "--iterations"),
+                           ("ARGON2_MAX_CONCURRENT", "--max-concurrent")):
+        if variable in env:
+            flags += [flag, env[variable]]
+    wait_until_idle(args.max_busy, args.max_wait, f"{run.backend}: before the hashing ceiling")
+    log(f"{run.backend}: hashing ceiling ({args.hashing_ceiling.name} {' '.join(flags)})")
+    measured = subprocess.run([str(args.hashing_ceiling), *flags], capture_output=True, text=True, timeout=300)
+    if measured.returncode != 0:
+        raise RuntimeError(f"the hashing ceiling failed: {measured.stderr.strip()[-2000:]}")
+    run.hashing = json.loads(measured.stdout)
+    run.facts["hashing ceiling (no HTTP, no database)"] = (
+        f"argon2id m={run.hashing['memory_kib']} KiB, t={run.hashing['iterations']}: one verification alone "
+        f"{run.hashing['verify_alone_ms']:.2f} ms (median); {run.hashing['slots']} slots busy "
+        f"{run.hashing['all_slots_per_s']:.1f}/s = {run.hashing['all_slots_vs_slots_over_alone']:.0%} of "
+        f"slots / one alone (median of {run.hashing['rounds']} alternating rounds)")
+    log(f"{run.backend}:   {run.facts['hashing ceiling (no HTTP, no database)']}")
+
+
 def measure_startup(args, run: BackendRun, binary: Path, env: dict, out_dir: Path) -> None:
     """Spawn until /api/ready/ answers 200 on an existing database (the first start, which
     creates or migrates, is not counted): the median and the worst of `--starts` starts."""
@@ -683,11 +711,24 @@ def verdicts(run: BackendRun, cores: int) -> list[tuple[str, str, str]]:
     elif refresh:
         checks.append(("refresh (no target on SQLite)", f"{refresh.rps:,.0f}/s", "-"))
     single, login = get("login (1 connection)"), get("login")
-    if single and login:
+    hashing = run.hashing
+    if login and hashing:
+        # The target as the issue states it: cores / one argon2id verification (alone).
+        verify_ms = hashing["verify_alone_ms"]
+        limit = cores * 1000 / verify_ms
+        ratio = login.rps / limit
+        measured = (f"{login.rps:.1f}/s = {ratio:.0%} of {cores} cores / {verify_ms:.1f} ms = {limit:.1f}/s; "
+                    f"hashing alone with every slot busy reaches {hashing['all_slots_per_s']:.1f}/s "
+                    f"({hashing['all_slots_vs_slots_over_alone']:.0%} of that limit), and login {login.rps / hashing['all_slots_per_s']:.0%} of it")
+        if single:
+            measured += f"; one whole login alone {single.p50_ms:.1f} ms"
+        checks.append(("login >= 90% of hashing limit", measured, "met" if ratio >= 0.9 else "MISSED"))
+    elif single and login:
+        # Without the hashing measurement, one whole login stands in for one verification.
         limit = cores / (single.raw["p50_us"] / 1e6)
         ratio = login.rps / limit
         checks.append(("login >= 90% of hashing limit",
-                       f"{login.rps:.1f}/s = {ratio:.0%} of {cores} cores / {single.raw['p50_us'] / 1000:.1f} ms = {limit:.1f}/s",
+                       f"{login.rps:.1f}/s = {ratio:.0%} of {cores} cores / {single.raw['p50_us'] / 1000:.1f} ms (one login) = {limit:.1f}/s",
                        "met" if ratio >= 0.9 else "MISSED"))
     paced = get("me, paced (with login flood)")
     flood = get("login flood (with paced me)")
@@ -803,6 +844,8 @@ def main() -> int:
     parser.add_argument("--mix", default="80,10,5,5", help="mixed load: me,refresh,admin,login percentages")
     parser.add_argument("--starts", type=int, default=5, help="timed start-ups (default 5)")
     parser.add_argument("--server", type=Path, required=True, help="the release server binary")
+    parser.add_argument("--hashing-ceiling", type=Path,
+                        help="infra-argon2's hashing_ceiling example (release): measures the hashing limit itself")
     parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--pg-sslmode", default="disable",
                         choices=["disable", "prefer", "require"],

@@ -8,7 +8,8 @@
 #
 # Needs: cargo, python3, wrk, psql and a PostgreSQL at --pg-admin-url (default
 # postgres://postgres@127.0.0.1:5432, a role that may create databases) for --backend postgres.
-# BENCH_SERVER=/path/to/server skips the build and uses that binary.
+# BENCH_SERVER=/path/to/server skips the build and uses that binary; likewise
+# BENCH_HASHING_CEILING=/path/to/hashing_ceiling for infra-argon2's example.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -31,12 +32,21 @@ for argument in "$@"; do
   fi
 done
 
+target="${CARGO_TARGET_DIR:-$repo/target}"
 server="${BENCH_SERVER:-}"
 if [[ -z $server ]]; then
-  target="${CARGO_TARGET_DIR:-$repo/target}"
   echo "building the release server (cargo build --release -p server)…" >&2
   (cd "$repo" && CARGO_TARGET_DIR="$target" cargo build --release --locked -p server)
   server="$target/release/server"
 fi
+# The hashing ceiling (one argon2id verification alone, and every slot busy), measured with
+# the server's own hasher. Built on its own: with the server in one command, its dev-only
+# dependencies' features would unify into the server's and rebuild it.
+ceiling="${BENCH_HASHING_CEILING:-}"
+if [[ -z $ceiling ]]; then
+  echo "building the hashing ceiling (cargo build --release -p infra-argon2 --example hashing_ceiling)…" >&2
+  (cd "$repo" && CARGO_TARGET_DIR="$target" cargo build --release --locked -p infra-argon2 --example hashing_ceiling)
+  ceiling="$target/release/examples/hashing_ceiling"
+fi
 
-exec python3 "$repo/bench/bench.py" --server "$server" "$@"
+exec python3 "$repo/bench/bench.py" --server "$server" --hashing-ceiling "$ceiling" "$@"
