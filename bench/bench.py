@@ -573,7 +573,7 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
         scenario("login", [Load("login", "login.lua", "/api/auth/login/", args.login_connections,
                                 duration, threads, common)])
         if args.hashing_ceiling and wanted("login"):
-            measure_hashing_ceiling(args, run, env)
+            measure_login_against_hashing(args, run, env, server, common, out_dir, database_name)
 
         def token_chains(name: str) -> Path:
             """One live refresh token per session, two sessions per connection."""
@@ -634,29 +634,60 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
     return run
 
 
-def measure_hashing_ceiling(args, run: BackendRun, env: dict) -> None:
-    """What password hashing alone reaches on this machine, through the server's own hasher
-    with the server's argon2 settings: one verification alone, and every hashing slot busy
-    (infra-argon2's `hashing_ceiling` example, alternating the two). The login target is
-    stated against `cores / one verification`, which holds only if the cores hash side by
-    side as fast as one alone; this measures whether they do."""
+def measure_login_against_hashing(args, run: BackendRun, env: dict, server: "Server", common: dict,
+                                  out_dir: Path, database_name: str | None) -> None:
+    """The login target, measured so that the machine's drift cannot decide it. The target
+    is stated against `cores / one argon2id verification`; on a shared host the speed of a
+    core drifts by a fifth within minutes, so a verification timed at one moment and a login
+    flood at another can put the ratio anywhere. Each of `--login-rounds` rounds therefore
+    times, back to back: one verification alone (the server's own hasher and settings, in
+    infra-argon2's `hashing_ceiling` example, with the server idle), a login flood, and
+    hashing alone with every slot busy (no HTTP, no database: what the cores give when they
+    hash side by side). The ratios are per round; the verdict takes their median."""
     flags = []
     for variable, flag in (("ARGON2_MEMORY_KIB", "--memory-kib"), ("ARGON2_ITERATIONS", "--iterations"),
                            ("ARGON2_MAX_CONCURRENT", "--max-concurrent")):
         if variable in env:
             flags += [flag, env[variable]]
-    wait_until_idle(args.max_busy, args.max_wait, f"{run.backend}: before the hashing ceiling")
-    log(f"{run.backend}: hashing ceiling ({args.hashing_ceiling.name} {' '.join(flags)})")
-    measured = subprocess.run([str(args.hashing_ceiling), *flags], capture_output=True, text=True, timeout=300)
-    if measured.returncode != 0:
-        raise RuntimeError(f"the hashing ceiling failed: {measured.stderr.strip()[-2000:]}")
-    run.hashing = json.loads(measured.stdout)
-    run.facts["hashing ceiling (no HTTP, no database)"] = (
-        f"argon2id m={run.hashing['memory_kib']} KiB, t={run.hashing['iterations']}: one verification alone "
-        f"{run.hashing['verify_alone_ms']:.2f} ms (median); {run.hashing['slots']} slots busy "
-        f"{run.hashing['all_slots_per_s']:.1f}/s = {run.hashing['all_slots_vs_slots_over_alone']:.0%} of "
-        f"slots / one alone (median of {run.hashing['rounds']} alternating rounds)")
-    log(f"{run.backend}:   {run.facts['hashing ceiling (no HTTP, no database)']}")
+
+    def hashing(phase: str) -> dict:
+        measured = subprocess.run([str(args.hashing_ceiling), *flags, "--phases", phase, "--rounds", "1",
+                                   "--seconds", "2"], capture_output=True, text=True, timeout=120)
+        if measured.returncode != 0:
+            raise RuntimeError(f"the hashing ceiling failed: {measured.stderr.strip()[-2000:]}")
+        return json.loads(measured.stdout)
+
+    cores = os.cpu_count() or 1
+    wait_until_idle(args.max_busy, args.max_wait, f"{run.backend}: before the login rounds")
+    log(f"{run.backend}: login against hashing, {args.login_rounds} rounds "
+        f"({args.hashing_ceiling.name} {' '.join(flags)}, login floods of {args.login_connections} connections)")
+    rounds = []
+    for index in range(args.login_rounds):
+        alone = hashing("alone")
+        results, cpu, _rss = run_loads(server, [Load(f"login-round{index}", "login.lua", "/api/auth/login/",
+                                                     args.login_connections, 4, args.threads, common)],
+                                       out_dir, database_name)
+        login = row_of("login round", Load("", "", "", args.login_connections, 4, 1), results[0], cpu, 0.0)
+        every = hashing("all")
+        limit = cores * 1000 / alone["verify_alone_ms"]
+        rounds.append({"verify_ms": alone["verify_alone_ms"], "login": login.rps, "all": every["all_slots_per_s"],
+                       "limit": limit, "login_ratio": login.rps / limit, "all_ratio": every["all_slots_per_s"] / limit,
+                       "other_cpu": cpu[3], "errors": login.non2xx + login.socket_errors})
+        log(f"{run.backend}:   round {index + 1}: one verification {alone['verify_alone_ms']:.2f} ms "
+            f"(limit {limit:.1f}/s), login {login.rps:.1f}/s ({login.rps / limit:.0%}), every slot hashing "
+            f"{every['all_slots_per_s']:.1f}/s ({every['all_slots_per_s'] / limit:.0%}); other CPU {cpu[3]:.2f}")
+
+    def middle(key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    run.hashing = {"rounds": rounds, "verify_ms": middle("verify_ms"), "login": middle("login"), "all": middle("all"),
+                   "login_ratio": middle("login_ratio"), "all_ratio": middle("all_ratio"),
+                   "other_cpu": max(r["other_cpu"] for r in rounds), "errors": sum(r["errors"] for r in rounds),
+                   "memory_kib": alone["memory_kib"], "iterations": alone["iterations"], "slots": alone["slots"]}
+    run.facts["login against hashing (medians of the rounds)"] = (
+        f"argon2id m={alone['memory_kib']} KiB, t={alone['iterations']}, {alone['slots']} slots; per round: "
+        + "; ".join(f"{r['verify_ms']:.1f} ms alone, login {r['login']:.0f}/s ({r['login_ratio']:.0%}), "
+                    f"hashing {r['all']:.0f}/s ({r['all_ratio']:.0%})" for r in rounds))
 
 
 def measure_startup(args, run: BackendRun, binary: Path, env: dict, out_dir: Path) -> None:
@@ -712,17 +743,17 @@ def verdicts(run: BackendRun, cores: int) -> list[tuple[str, str, str]]:
         checks.append(("refresh (no target on SQLite)", f"{refresh.rps:,.0f}/s", "-"))
     single, login = get("login (1 connection)"), get("login")
     hashing = run.hashing
-    if login and hashing:
+    if hashing:
         # The target as the issue states it: cores / one argon2id verification (alone).
-        verify_ms = hashing["verify_alone_ms"]
-        limit = cores * 1000 / verify_ms
-        ratio = login.rps / limit
-        measured = (f"{login.rps:.1f}/s = {ratio:.0%} of {cores} cores / {verify_ms:.1f} ms = {limit:.1f}/s; "
-                    f"hashing alone with every slot busy reaches {hashing['all_slots_per_s']:.1f}/s "
-                    f"({hashing['all_slots_vs_slots_over_alone']:.0%} of that limit), and login {login.rps / hashing['all_slots_per_s']:.0%} of it")
-        if single:
-            measured += f"; one whole login alone {single.p50_ms:.1f} ms"
-        checks.append(("login >= 90% of hashing limit", measured, "met" if ratio >= 0.9 else "MISSED"))
+        measured = (f"{hashing['login']:.1f}/s = {hashing['login_ratio']:.0%} of {cores} cores / {hashing['verify_ms']:.1f} ms; "
+                    f"hashing alone with every slot busy: {hashing['all']:.1f}/s = {hashing['all_ratio']:.0%} of the same limit "
+                    f"(medians of {len(hashing['rounds'])} alternating rounds)")
+        verdict = "met" if hashing["login_ratio"] >= 0.9 else "MISSED"
+        if hashing["errors"]:
+            verdict += f" ({hashing['errors']} failed logins)"
+        if hashing["other_cpu"] > SUSPECT_OTHER_CPU:
+            verdict += " (suspect: other load)"
+        checks.append(("login >= 90% of hashing limit", measured, verdict))
     elif single and login:
         # Without the hashing measurement, one whole login stands in for one verification.
         limit = cores / (single.raw["p50_us"] / 1e6)
@@ -769,6 +800,8 @@ def suspect(checks: list[tuple[str, str, str]], run: BackendRun) -> list[tuple[s
     marked = []
     for name, measured, verdict in checks:
         used = next((names for prefix, names in sources.items() if name.startswith(prefix)), [])
+        if name.startswith("login >=") and run.hashing:
+            used = []  # judged on the alternating rounds, which mark their own disturbance
         if any(rows[n].other_cpu > SUSPECT_OTHER_CPU for n in used if n in rows):
             verdict += " (suspect: other load)"
         marked.append((name, measured, verdict))
@@ -846,6 +879,8 @@ def main() -> int:
     parser.add_argument("--server", type=Path, required=True, help="the release server binary")
     parser.add_argument("--hashing-ceiling", type=Path,
                         help="infra-argon2's hashing_ceiling example (release): measures the hashing limit itself")
+    parser.add_argument("--login-rounds", type=int, default=5,
+                        help="rounds of verification alone / login flood / every slot hashing (default 5)")
     parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--pg-sslmode", default="disable",
                         choices=["disable", "prefer", "require"],
@@ -895,7 +930,8 @@ def main() -> int:
                 "wrk": f"{args.threads} thread(s), {args.connections} connections unless said, {args.duration} s a scenario",
                 "server settings": "RATE_LIMIT_BURST=0, RUST_LOG=" + args.rust_log
                                    + "".join(f", {assignment}" for assignment in args.env) + ", the rest default",
-                "command": "./bench/run.sh " + " ".join(sys.argv[1:]).replace(str(args.server), "<server>"),
+                "command": "./bench/run.sh " + " ".join(sys.argv[1:]).replace(str(args.server), "<server>").replace(
+                    str(args.hashing_ceiling), "<hashing_ceiling>"),
             }
             run = run_backend(args, backend, binary, work)
             meta["load average at end"] = loadavg()

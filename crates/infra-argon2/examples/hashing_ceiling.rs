@@ -9,12 +9,14 @@
 //!
 //! ```sh
 //! cargo run --release -p infra-argon2 --example hashing_ceiling -- \
-//!     [--memory-kib 12288] [--iterations 3] [--rounds 4] [--seconds 2]
+//!     [--memory-kib 12288] [--iterations 3] [--rounds 4] [--seconds 2] [--phases both]
 //! ```
 //!
 //! Prints one JSON object. The two measurements alternate, `--rounds` times, each for
 //! `--seconds`, so that a machine whose speed drifts (other tenants of the host) disturbs
-//! both alike; the figures are medians over the rounds.
+//! both alike; the figures are medians over the rounds. `--phases alone` or `--phases all`
+//! measures only one of them (the benchmark interleaves them with its own login floods), and
+//! the figures it does not measure are `null`.
 
 #![allow(
     clippy::expect_used,
@@ -31,6 +33,8 @@ struct Options {
     config: Argon2Config,
     rounds: usize,
     seconds: f64,
+    alone: bool,
+    all: bool,
 }
 
 fn options() -> Options {
@@ -38,6 +42,8 @@ fn options() -> Options {
         config: Argon2Config::default(),
         rounds: 4,
         seconds: 2.0,
+        alone: true,
+        all: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -49,6 +55,14 @@ fn options() -> Options {
             "--max-concurrent" => options.config.max_concurrent = value.parse().expect("a number"),
             "--rounds" => options.rounds = value.parse().expect("a number"),
             "--seconds" => options.seconds = value.parse().expect("a number"),
+            "--phases" => {
+                (options.alone, options.all) = match value.as_str() {
+                    "alone" => (true, false),
+                    "all" => (false, true),
+                    "both" => (true, true),
+                    other => panic!("--phases takes alone, all or both, not {other}"),
+                };
+            }
             other => panic!("unknown option {other}"),
         }
     }
@@ -123,27 +137,45 @@ fn main() {
         // Every slot's memory buffer is allocated before anything is timed.
         all_slots(&hasher, &password, &hash, slots, Duration::from_millis(200)).await;
         for _round in 0..options.rounds {
-            let times = alone(&hasher, &password, &hash, duration).await;
-            let round_alone = median(times.clone());
-            alone_ms.extend(times);
-            let rate = all_slots(&hasher, &password, &hash, slots, duration).await;
-            #[allow(clippy::cast_precision_loss, reason = "a handful of slots")]
-            let limit = slots as f64 * 1_000.0 / round_alone;
-            all_rates.push(rate);
-            ratios.push(rate / limit);
+            let round_alone = if options.alone {
+                let times = alone(&hasher, &password, &hash, duration).await;
+                let round_alone = median(times.clone());
+                alone_ms.extend(times);
+                Some(round_alone)
+            } else {
+                None
+            };
+            if options.all {
+                let rate = all_slots(&hasher, &password, &hash, slots, duration).await;
+                all_rates.push(rate);
+                if let Some(round_alone) = round_alone {
+                    #[allow(clippy::cast_precision_loss, reason = "a handful of slots")]
+                    let limit = slots as f64 * 1_000.0 / round_alone;
+                    ratios.push(rate / limit);
+                }
+            }
         }
     });
     let config = options.config;
     println!(
         "{{\"memory_kib\": {}, \"iterations\": {}, \"parallelism\": {}, \"slots\": {slots}, \
-         \"rounds\": {}, \"verify_alone_ms\": {:.3}, \"all_slots_per_s\": {:.2}, \
-         \"all_slots_vs_slots_over_alone\": {:.4}}}",
+         \"rounds\": {}, \"verify_alone_ms\": {}, \"all_slots_per_s\": {}, \
+         \"all_slots_vs_slots_over_alone\": {}}}",
         config.memory_kib,
         config.iterations,
         config.parallelism,
         options.rounds,
-        median(alone_ms),
-        median(all_rates),
-        median(ratios),
+        json_median(alone_ms),
+        json_median(all_rates),
+        json_median(ratios),
     );
+}
+
+/// The median of `values` as a JSON number, or `null` when nothing was measured.
+fn json_median(values: Vec<f64>) -> String {
+    if values.is_empty() {
+        "null".to_owned()
+    } else {
+        format!("{:.4}", median(values))
+    }
 }
