@@ -4,8 +4,8 @@
 use std::num::NonZeroUsize;
 
 /// Settings of an [`Argon2Hasher`](crate::Argon2Hasher). The defaults are one of OWASP's
-/// argon2id configurations (m = 12 MiB, t = 3, p = 1; about 35 ms per hash on one core here)
-/// and one hashing slot per CPU.
+/// argon2id configurations (m = 12 MiB, t = 3, p = 1; 15–25 ms per hash on one core of the
+/// benchmark machine) and one hashing slot per CPU.
 ///
 /// OWASP's password storage cheat sheet lists five argon2id settings that "provide an equal
 /// level of defense" and differ only in trading memory for passes: m = 46 MiB with t = 1,

@@ -73,7 +73,8 @@ impl Argon2Hasher {
     /// A hasher with `config`'s parameters and concurrency bound.
     ///
     /// Blocks while it computes the dummy hash that [`verify_dummy`] checks against, once:
-    /// about 35 ms with the default parameters. Build it at start-up, not per request.
+    /// 15–25 ms with the default parameters on the benchmark machine. Build it at start-up, not
+    /// per request.
     ///
     /// [`verify_dummy`]: PasswordHasher::verify_dummy
     ///
