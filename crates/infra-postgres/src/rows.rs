@@ -242,7 +242,7 @@ pub(crate) const SESSION_COLUMNS: [sessions::Column; 9] = [
     sessions::Column::Ip,
 ];
 
-/// Every column of `users`, in the order [`user_at`] reads them.
+/// Every column of `users`, in the order [`user_at`] reads them (and the seeder writes them).
 pub(crate) const USER_COLUMNS: [users::Column; 11] = [
     users::Column::Id,
     users::Column::Email,

@@ -6,7 +6,7 @@
 //! the same emails taken and inserts nothing twice.
 
 use crate::entities::users;
-use crate::rows::{db, optional_timestamp, timestamp};
+use crate::rows::{USER_COLUMNS, db, optional_timestamp, timestamp};
 use crate::transaction::{begin_write, commit};
 use domain::{PasswordHash, UnexpectedError};
 use sea_orm::sea_query::{OnConflict, Query};
@@ -62,19 +62,6 @@ const LAST_NAMES: [&str; 23] = [
     "Goldberg",
     "Kay",
     "Backus",
-];
-const COLUMNS: [users::Column; 11] = [
-    users::Column::Id,
-    users::Column::Email,
-    users::Column::FullName,
-    users::Column::PasswordHash,
-    users::Column::Role,
-    users::Column::IsActive,
-    users::Column::DateJoined,
-    users::Column::LastLogin,
-    users::Column::FailedLogins,
-    users::Column::LockedUntil,
-    users::Column::UpdatedAt,
 ];
 
 /// Rows per statement. PostgreSQL takes at most 65,535 bound parameters per statement and
@@ -209,7 +196,7 @@ fn batch_statement(
     let mut insert = Query::insert();
     insert
         .into_table(users::Entity)
-        .columns(COLUMNS)
+        .columns(USER_COLUMNS)
         .on_conflict(
             OnConflict::column(users::Column::Email)
                 .do_nothing()
@@ -223,7 +210,7 @@ fn batch_statement(
     Ok(backend.build(&insert))
 }
 
-/// The values of user `number`, in the order of [`COLUMNS`].
+/// The values of user `number`, in the order of [`USER_COLUMNS`].
 fn seeded_row(backend: DbBackend, number: u64, password_hash: &PasswordHash) -> [Value; 11] {
     // 2021-01-01T00:00:00Z.
     let epoch = OffsetDateTime::UNIX_EPOCH + Duration::seconds(1_609_459_200);
