@@ -650,12 +650,23 @@ def measure_login_against_hashing(args, run: BackendRun, env: dict, server: "Ser
         if variable in env:
             flags += [flag, env[variable]]
 
-    def hashing(phase: str) -> dict:
+    def hashing(phase: str) -> tuple[dict, float]:
+        """One phase of `hashing_ceiling`, and the cores other processes used meanwhile (the
+        machine's busy time less the tool's own and the idle server's)."""
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_before = server.cpu_seconds()
+        busy_before, _ = cpu_times()
+        started = time.perf_counter()
         measured = subprocess.run([str(args.hashing_ceiling), *flags, "--phases", phase, "--rounds", "1",
                                    "--seconds", "2"], capture_output=True, text=True, timeout=120)
+        elapsed = time.perf_counter() - started
         if measured.returncode != 0:
             raise RuntimeError(f"the hashing ceiling failed: {measured.stderr.strip()[-2000:]}")
-        return json.loads(measured.stdout)
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        tool = ((children_after.ru_utime + children_after.ru_stime)
+                - (children_before.ru_utime + children_before.ru_stime))
+        other = ((cpu_times()[0] - busy_before) - tool - (server.cpu_seconds() - server_before)) / elapsed
+        return json.loads(measured.stdout), max(0.0, other)
 
     cores = os.cpu_count() or 1
     wait_until_idle(args.max_busy, args.max_wait, f"{run.backend}: before the login rounds")
@@ -663,19 +674,20 @@ def measure_login_against_hashing(args, run: BackendRun, env: dict, server: "Ser
         f"({args.hashing_ceiling.name} {' '.join(flags)}, login floods of {args.login_connections} connections)")
     rounds = []
     for index in range(args.login_rounds):
-        alone = hashing("alone")
+        alone, other_alone = hashing("alone")
         results, cpu, _rss = run_loads(server, [Load(f"login-round{index}", "login.lua", "/api/auth/login/",
                                                      args.login_connections, 4, args.threads, common)],
                                        out_dir, database_name)
         login = row_of("login round", Load("", "", "", args.login_connections, 4, 1), results[0], cpu, 0.0)
-        every = hashing("all")
+        every, other_all = hashing("all")
         limit = cores * 1000 / alone["verify_alone_ms"]
         rounds.append({"verify_ms": alone["verify_alone_ms"], "login": login.rps, "all": every["all_slots_per_s"],
                        "limit": limit, "login_ratio": login.rps / limit, "all_ratio": every["all_slots_per_s"] / limit,
-                       "other_cpu": cpu[3], "errors": login.non2xx + login.socket_errors})
+                       "other_cpu": max(cpu[3], other_alone, other_all), "errors": login.non2xx + login.socket_errors})
         log(f"{run.backend}:   round {index + 1}: one verification {alone['verify_alone_ms']:.2f} ms "
             f"(limit {limit:.1f}/s), login {login.rps:.1f}/s ({login.rps / limit:.0%}), every slot hashing "
-            f"{every['all_slots_per_s']:.1f}/s ({every['all_slots_per_s'] / limit:.0%}); other CPU {cpu[3]:.2f}")
+            f"{every['all_slots_per_s']:.1f}/s ({every['all_slots_per_s'] / limit:.0%}); other CPU "
+            f"{other_alone:.2f} / {cpu[3]:.2f} / {other_all:.2f}")
 
     def middle(key: str) -> float:
         return statistics.median(r[key] for r in rounds)
@@ -745,9 +757,12 @@ def verdicts(run: BackendRun, cores: int) -> list[tuple[str, str, str]]:
     hashing = run.hashing
     if hashing:
         # The target as the issue states it: cores / one argon2id verification (alone).
-        measured = (f"{hashing['login']:.1f}/s = {hashing['login_ratio']:.0%} of {cores} cores / {hashing['verify_ms']:.1f} ms; "
-                    f"hashing alone with every slot busy: {hashing['all']:.1f}/s = {hashing['all_ratio']:.0%} of the same limit "
-                    f"(medians of {len(hashing['rounds'])} alternating rounds)")
+        # Medians of the per-round ratios: each round divides by its own verification time, so
+        # the medians of the rates and times below are context, not the terms of the ratio.
+        measured = (f"{hashing['login_ratio']:.0%} of {cores} cores / one verification (median of "
+                    f"{len(hashing['rounds'])} per-round ratios); hashing alone with every slot busy: "
+                    f"{hashing['all_ratio']:.0%} of the same limit (median of the rounds); median login "
+                    f"{hashing['login']:.1f}/s, median verification {hashing['verify_ms']:.1f} ms")
         verdict = "met" if hashing["login_ratio"] >= 0.9 else "MISSED"
         if hashing["errors"]:
             verdict += f" ({hashing['errors']} failed logins)"
@@ -907,6 +922,8 @@ def main() -> int:
     for assignment in args.env:
         if "=" not in assignment:
             parser.error(f"--env {assignment}: expected KEY=VALUE")
+    if args.login_rounds < 1:
+        parser.error("--login-rounds must be at least 1")
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     work = Path(tempfile.mkdtemp(prefix="users-bench-"))
     # A private copy: a rebuild of the target directory during the run cannot swap the binary.

@@ -66,12 +66,22 @@ fn options() -> Options {
             other => panic!("unknown option {other}"),
         }
     }
+    assert!(
+        options.seconds > 0.0 && options.rounds > 0,
+        "--seconds and --rounds must be positive"
+    );
     options
 }
 
+/// The median (the mean of the middle two for an even count); `values` is never empty.
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+    let middle = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        f64::midpoint(values[middle - 1], values[middle])
+    } else {
+        values[middle]
+    }
 }
 
 /// Verifications one after another for `duration`: each one's time, in milliseconds.
@@ -83,7 +93,8 @@ async fn alone(
 ) -> Vec<f64> {
     let deadline = Instant::now() + duration;
     let mut times = Vec::new();
-    while Instant::now() < deadline {
+    // At least one, however short `duration` is: the median needs a value.
+    while times.is_empty() || Instant::now() < deadline {
         let start = Instant::now();
         assert!(hasher.verify(password, hash).await.expect("verifying"));
         times.push(start.elapsed().as_secs_f64() * 1_000.0);

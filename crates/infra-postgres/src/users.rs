@@ -67,7 +67,7 @@ impl PgUserRepository {
              ), opened AS (
                  INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,
                                        expires_at, revoked_at, user_agent, ip)
-                 SELECT $4, id, $5, $6, $7, $8, $9, $10, $11 FROM logged_in
+                 SELECT $4, $19, $5, $6, $7, $8, $9, $10, $11 FROM logged_in
                  RETURNING id
              )
              INSERT INTO audit_events (id, at, actor_id, action, target_id, ip, details)
@@ -91,6 +91,8 @@ impl PgUserRepository {
                 event.target.map(|target| target.as_uuid()).into(),
                 event.ip.map(|ip| ip.to_string()).into(),
                 rows::event_details(event).into(),
+                // The session's own user, as the SQLite path writes it, not the updated row's.
+                session.user_id.as_uuid().into(),
             ],
         );
         let inserted = self

@@ -3,7 +3,7 @@
 
 use crate::support::{TestDb, event, insert, insert_with_session, micros, now, session, user};
 use domain::ports::{AuditLog, SessionRepository, UserRepository};
-use domain::{AuditAction, AuditQuery, SecretHash, SessionId};
+use domain::{AuditAction, AuditQuery, SecretHash, Session, SessionId};
 use std::sync::Arc;
 use time::Duration;
 
@@ -17,6 +17,7 @@ on_both_backends!(
     revoke_all_revokes_only_that_users_unrevoked_sessions,
     list_live_returns_unrevoked_unexpired_sessions_most_recently_used_first,
     concurrent_lookups_each_get_their_own_session_and_see_a_revocation_at_once,
+    find_with_user_reads_each_column_into_its_own_field,
 );
 
 async fn the_current_secret_finds_its_session_and_user(database: TestDb) {
@@ -456,4 +457,63 @@ async fn concurrent_lookups_each_get_their_own_session_and_see_a_revocation_at_o
         .unwrap()
         .unwrap();
     assert_eq!(other.revoked_at, None);
+}
+
+/// The coalesced lookup reads its columns by position: with every timestamp of the session
+/// and of the user different, a column read into the wrong field cannot go unnoticed.
+async fn find_with_user_reads_each_column_into_its_own_field(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let hour = Duration::hours(1);
+    let stored = Session {
+        created_at: micros(now() - hour * 5),
+        last_used_at: micros(now() - hour * 4),
+        expires_at: micros(now() + hour * 50),
+        revoked_at: Some(micros(now() - hour * 3)),
+        ..session(&ada, "every-field")
+    };
+    database
+        .users()
+        .record_login(
+            ada.id(),
+            now(),
+            None,
+            &stored,
+            &event(AuditAction::LoggedIn, &ada),
+        )
+        .await
+        .unwrap();
+    database
+        .raw(
+            "UPDATE users SET date_joined = '2020-01-01T01:01:01.000001Z', \
+             last_login = '2021-02-02T02:02:02.000002Z', locked_until = '2032-03-03T03:03:03.000003Z', \
+             updated_at = '2023-04-04T04:04:04.000004Z', failed_logins = 3 \
+             WHERE email = 'ada@example.com'",
+        )
+        .await;
+
+    let (session, found) = database
+        .sessions()
+        .find_with_user(stored.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session, stored);
+    let at = |raw: &str| {
+        time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    assert_eq!(found.id(), ada.id());
+    assert_eq!(found.email(), ada.email());
+    assert_eq!(found.full_name(), ada.full_name());
+    assert_eq!(found.password_hash(), ada.password_hash());
+    assert_eq!(found.role(), ada.role());
+    assert!(found.is_active());
+    assert_eq!(found.date_joined(), at("2020-01-01T01:01:01.000001Z"));
+    assert_eq!(found.last_login(), Some(at("2021-02-02T02:02:02.000002Z")));
+    assert_eq!(
+        found.locked_until(),
+        Some(at("2032-03-03T03:03:03.000003Z"))
+    );
+    assert_eq!(found.updated_at(), at("2023-04-04T04:04:04.000004Z"));
+    assert_eq!(found.failed_logins(), 3);
 }
