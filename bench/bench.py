@@ -675,14 +675,14 @@ def measure_login_against_hashing(args, run: BackendRun, env: dict, server: "Ser
     rounds = []
     for index in range(args.login_rounds):
         alone, other_alone = hashing("alone")
-        results, cpu, _rss = run_loads(server, [Load(f"login-round{index}", "login.lua", "/api/auth/login/",
-                                                     args.login_connections, 4, args.threads, common)],
-                                       out_dir, database_name)
-        login = row_of("login round", Load("", "", "", args.login_connections, 4, 1), results[0], cpu, 0.0)
+        flood = Load(f"login-round{index}", "login.lua", "/api/auth/login/", args.login_connections, 4,
+                     args.threads, common)
+        results, cpu, rss = run_loads(server, [flood], out_dir, database_name)
+        login = row_of("login round", flood, results[0], cpu, rss)
         every, other_all = hashing("all")
         limit = cores * 1000 / alone["verify_alone_ms"]
         rounds.append({"verify_ms": alone["verify_alone_ms"], "login": login.rps, "all": every["all_slots_per_s"],
-                       "limit": limit, "login_ratio": login.rps / limit, "all_ratio": every["all_slots_per_s"] / limit,
+                       "login_ratio": login.rps / limit, "all_ratio": every["all_slots_per_s"] / limit,
                        "other_cpu": max(cpu[3], other_alone, other_all), "errors": login.non2xx + login.socket_errors})
         log(f"{run.backend}:   round {index + 1}: one verification {alone['verify_alone_ms']:.2f} ms "
             f"(limit {limit:.1f}/s), login {login.rps:.1f}/s ({login.rps / limit:.0%}), every slot hashing "
@@ -694,9 +694,8 @@ def measure_login_against_hashing(args, run: BackendRun, env: dict, server: "Ser
 
     run.hashing = {"rounds": rounds, "verify_ms": middle("verify_ms"), "login": middle("login"), "all": middle("all"),
                    "login_ratio": middle("login_ratio"), "all_ratio": middle("all_ratio"),
-                   "other_cpu": max(r["other_cpu"] for r in rounds), "errors": sum(r["errors"] for r in rounds),
-                   "memory_kib": alone["memory_kib"], "iterations": alone["iterations"], "slots": alone["slots"]}
-    run.facts["login against hashing (medians of the rounds)"] = (
+                   "other_cpu": max(r["other_cpu"] for r in rounds), "errors": sum(r["errors"] for r in rounds)}
+    run.facts["login against hashing (per round)"] = (
         f"argon2id m={alone['memory_kib']} KiB, t={alone['iterations']}, {alone['slots']} slots; per round: "
         + "; ".join(f"{r['verify_ms']:.1f} ms alone, login {r['login']:.0f}/s ({r['login_ratio']:.0%}), "
                     f"hashing {r['all']:.0f}/s ({r['all_ratio']:.0%})" for r in rounds))
@@ -947,8 +946,10 @@ def main() -> int:
                 "wrk": f"{args.threads} thread(s), {args.connections} connections unless said, {args.duration} s a scenario",
                 "server settings": "RATE_LIMIT_BURST=0, RUST_LOG=" + args.rust_log
                                    + "".join(f", {assignment}" for assignment in args.env) + ", the rest default",
-                "command": "./bench/run.sh " + " ".join(sys.argv[1:]).replace(str(args.server), "<server>").replace(
-                    str(args.hashing_ceiling), "<hashing_ceiling>"),
+                "command": "./bench/run.sh " + " ".join(
+                    "<server>" if word == str(args.server)
+                    else "<hashing_ceiling>" if args.hashing_ceiling and word == str(args.hashing_ceiling)
+                    else word for word in sys.argv[1:]),
             }
             run = run_backend(args, backend, binary, work)
             meta["load average at end"] = loadavg()

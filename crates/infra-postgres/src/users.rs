@@ -67,16 +67,18 @@ impl PgUserRepository {
              ), opened AS (
                  INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,
                                        expires_at, revoked_at, user_agent, ip)
-                 SELECT $4, $19, $5, $6, $7, $8, $9, $10, $11 FROM logged_in
+                 SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM logged_in
                  RETURNING id
              )
              INSERT INTO audit_events (id, at, actor_id, action, target_id, ip, details)
-             SELECT $12, $13, $14, $15, $16, $17, $18 FROM opened",
+             SELECT $13, $14, $15, $16, $17, $18, $19 FROM opened",
             [
                 timestamp(backend, at),
                 Value::from(rehashed.map(|hash| hash.as_str().to_owned())),
                 id.as_uuid().into(),
                 session.id.as_uuid().into(),
+                // The session's own user, as the SQLite path writes it, not the updated row's.
+                session.user_id.as_uuid().into(),
                 session.secret_hash.as_str().into(),
                 timestamp(backend, session.created_at),
                 timestamp(backend, session.last_used_at),
@@ -91,8 +93,6 @@ impl PgUserRepository {
                 event.target.map(|target| target.as_uuid()).into(),
                 event.ip.map(|ip| ip.to_string()).into(),
                 rows::event_details(event).into(),
-                // The session's own user, as the SQLite path writes it, not the updated row's.
-                session.user_id.as_uuid().into(),
             ],
         );
         let inserted = self
