@@ -1,5 +1,5 @@
 //! argon2id hash and verify at the default (OWASP) parameters, through the adapter: the
-//! semaphore and `spawn_blocking` included, as a login pays them.
+//! semaphore and the hasher's threads included, as a login pays them.
 //! Run with `cargo bench -p infra-argon2`.
 
 #![allow(

@@ -1,5 +1,5 @@
 //! The machine's password-hashing ceiling, measured through [`Argon2Hasher`] as a login pays
-//! it (semaphore and `spawn_blocking` included): how long one verification takes alone, and
+//! it (semaphore and hashing threads included): how long one verification takes alone, and
 //! how many verifications per second every hashing slot together reaches.
 //!
 //! The login target of the load benchmark is stated against `cores ÷ one verification`,

@@ -22,6 +22,7 @@ use std::num::NonZeroUsize;
 /// let config = Argon2Config::default();
 /// assert_eq!((config.memory_kib, config.iterations, config.parallelism), (12_288, 3, 1));
 /// assert!(config.max_concurrent >= 1);
+/// assert_eq!(config.thread_nice, 10);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Argon2Config {
@@ -35,6 +36,13 @@ pub struct Argon2Config {
     /// How many hashes or verifications may run at once; callers beyond that wait their turn
     /// without holding a thread. With the default memory cost, each running one holds 12 MiB.
     pub max_concurrent: usize,
+    /// How much higher than the process's the hashing threads' nice value is (Linux; 0 to
+    /// 19, higher is lower priority; ignored elsewhere). With the default 10, a request on
+    /// the async runtime gets the CPU ahead of a running hash whenever both want it, so a
+    /// login flood no longer adds scheduler slices of argon2 to every cheap request's
+    /// latency; hashing still gets about a tenth of a contended core, and all of an idle one.
+    /// 0 runs them at the process's priority.
+    pub thread_nice: u8,
 }
 
 impl Default for Argon2Config {
@@ -46,9 +54,14 @@ impl Default for Argon2Config {
             // More concurrent hashes than cores only adds latency and memory: each is one
             // thread's worth of CPU-bound work.
             max_concurrent: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            thread_nice: DEFAULT_THREAD_NICE,
         }
     }
 }
+
+/// The default [`Argon2Config::thread_nice`]: hashing yields to everything else the process
+/// does, without being starved by it.
+pub const DEFAULT_THREAD_NICE: u8 = 10;
 
 /// The default memory cost: OWASP's m = 12 MiB (see [`Argon2Config`]).
 pub const OWASP_MEMORY_KIB: u32 = 12_288;
@@ -80,4 +93,7 @@ pub enum Argon2ConfigError {
     /// Computing the dummy hash at construction failed (the OS random source, most likely).
     #[error("computing the dummy password hash failed: {0}")]
     DummyHash(argon2::password_hash::Error),
+    /// The OS refused to start a hashing thread.
+    #[error("starting the password-hashing threads failed: {0}")]
+    Threads(std::io::Error),
 }

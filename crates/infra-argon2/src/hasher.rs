@@ -1,16 +1,19 @@
-//! [`Argon2Hasher`]: argon2id hashing and verification off the async runtime, bounded by a
-//! semaphore, with a dummy hash for the constant-work login path.
+//! [`Argon2Hasher`]: argon2id hashing and verification on dedicated lower-priority threads
+//! (off the async runtime), bounded by a semaphore, with a dummy hash for the constant-work
+//! login path.
 //!
 //! The argon2 memory matrix (12 MiB with the default parameters) comes from a small pool
 //! ([`MemoryPool`]): at most one buffer per semaphore slot, allocated on first need and
 //! reused afterwards. Allocating a fresh matrix per hash on whichever blocking thread runs it
 //! made glibc keep freed matrices in its per-thread arenas, and the process grew by one
-//! matrix per blocking thread (hundreds of MiB under load).
+//! matrix per blocking thread (hundreds of MiB under load, when this ran on Tokio's blocking
+//! pool).
 //!
 //! Passwords are moved into the blocking task as [`PlaintextPassword`] clones, which zero
 //! themselves when dropped; nothing here logs them or the hashes.
 
 use crate::config::{Argon2Config, Argon2ConfigError};
+use crate::workers::Workers;
 use argon2::password_hash::Error as HashError;
 use argon2::password_hash::phc::{self, Output, ParamsString, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash as PhcHash, Version};
@@ -32,10 +35,11 @@ const DUMMY_PASSWORD: &[u8] = b"dummy password for unknown accounts";
 
 /// Hashes and verifies passwords with argon2id (version 0x13), writing PHC strings.
 ///
-/// The work runs in `tokio::task::spawn_blocking`, at most
-/// [`max_concurrent`](Argon2Config::max_concurrent) at a time; further callers wait for a slot
-/// as ordinary futures. Its methods must therefore be called from within a Tokio runtime.
-/// Each running job borrows one of at most `max_concurrent` reusable memory buffers, so the
+/// The work runs on the hasher's own `max_concurrent` threads (named `argon2-<n>`, at the
+/// lower priority [`thread_nice`](Argon2Config::thread_nice) asks for), at most
+/// [`max_concurrent`](Argon2Config::max_concurrent) jobs at a time; further callers wait for
+/// a slot as ordinary futures. Its futures need no particular async runtime. The threads end
+/// when the hasher is dropped. Each running job borrows one of at most `max_concurrent` reusable memory buffers, so the
 /// hashing memory stays near `max_concurrent` × `memory_kib` however long the server runs.
 ///
 /// ```
@@ -67,6 +71,7 @@ pub struct Argon2Hasher {
     dummy: StoredHash,
     pool: Arc<MemoryPool>,
     gauge: Arc<Gauge>,
+    workers: Workers,
 }
 
 impl Argon2Hasher {
@@ -118,6 +123,8 @@ impl Argon2Hasher {
             dummy,
             pool,
             gauge: Arc::default(),
+            workers: Workers::start(config.max_concurrent, config.thread_nice)
+                .map_err(Argon2ConfigError::Threads)?,
         })
     }
 
@@ -145,14 +152,21 @@ impl Argon2Hasher {
         self.pool.allocated.load(Ordering::SeqCst)
     }
 
-    /// Runs `job` on the blocking pool once a slot is free.
+    /// How many of the [`max_concurrent`](Self::max_concurrent) hashing threads run at the
+    /// lowered priority that [`Argon2Config::thread_nice`] asks for. 0 when it is 0, when the
+    /// process already runs at the lowest priority, or off Linux.
+    pub fn lowered_priority_threads(&self) -> usize {
+        self.workers.lowered()
+    }
+
+    /// Runs `job` on one of the hashing threads once a slot is free.
     async fn run_blocking<T, F>(&self, job: F) -> Result<T, UnexpectedError>
     where
         T: Send + 'static,
         F: FnOnce(&MemoryPool) -> T + Send + 'static,
     {
-        // The slot is taken before the task is spawned: waiting callers are then cheap
-        // futures, not blocking-pool threads (up to 512) each about to need 12 MiB.
+        // The slot is taken before the job is queued: waiting callers are then cheap futures,
+        // and a caller that gives up while waiting costs no hashing at all.
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
@@ -161,16 +175,31 @@ impl Argon2Hasher {
             })?;
         let pool = Arc::clone(&self.pool);
         let gauge = Arc::clone(&self.gauge);
-        tokio::task::spawn_blocking(move || {
-            // The task owns the permit, not the caller: a caller that gives up (a cancelled
-            // request) cannot stop blocking work, so its slot stays taken until the work ends.
-            // The permit also bounds the pool: one running job holds at most one buffer.
-            let _permit = permit;
-            let _running = gauge.enter();
-            job(&pool)
-        })
-        .await
-        .map_err(|error| UnexpectedError::internal("running a password-hashing task", error))
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        self.workers
+            .submit(Box::new(move || {
+                // The job owns the permit, not the caller: a caller that gives up (a cancelled
+                // request) cannot stop the work, so its slot stays taken until the work ends.
+                // The permit also bounds the pool: one running job holds at most one buffer.
+                let running = gauge.enter();
+                let result = job(&pool);
+                // Released before the caller hears back, so that a caller who then looks at
+                // the slots or the gauge sees this job ended (as a panic's unwinding would).
+                drop(running);
+                drop(permit);
+                // The caller may have gone; then nobody wants the result.
+                let _unwanted = done.send(result);
+            }))
+            .map_err(|_job| {
+                UnexpectedError::internal(
+                    "queueing a password hash",
+                    "the hashing threads have stopped",
+                )
+            })?;
+        // A job that panicked drops `done` without sending.
+        outcome
+            .await
+            .map_err(|error| UnexpectedError::internal("running a password-hashing job", error))
     }
 
     /// Parses a stored hash and checks it is one this hasher can afford to verify.
@@ -208,6 +237,7 @@ impl fmt::Debug for Argon2Hasher {
             .field("max_concurrent", &self.max_concurrent)
             .field("in_flight", &self.in_flight())
             .field("pooled_buffers", &self.pooled_buffers())
+            .field("lowered_priority_threads", &self.lowered_priority_threads())
             .finish_non_exhaustive()
     }
 }
@@ -461,6 +491,7 @@ impl Drop for Running<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DEFAULT_THREAD_NICE;
     use argon2::{PasswordHasher as _, PasswordVerifier as _};
     use domain::UnexpectedKind;
     use std::time::{Duration, Instant};
@@ -473,6 +504,7 @@ mod tests {
             iterations,
             parallelism: 1,
             max_concurrent: 2,
+            thread_nice: DEFAULT_THREAD_NICE,
         })
         .unwrap()
     }
@@ -723,6 +755,7 @@ mod tests {
         let hasher = Arc::new(
             Argon2Hasher::new(Argon2Config {
                 max_concurrent: 3,
+                thread_nice: DEFAULT_THREAD_NICE,
                 ..Argon2Config::default()
             })
             .unwrap(),
@@ -823,6 +856,7 @@ mod tests {
                 iterations: 1,
                 parallelism: 1,
                 max_concurrent: 3,
+                thread_nice: DEFAULT_THREAD_NICE,
             })
             .unwrap(),
         );
@@ -862,6 +896,7 @@ mod tests {
         assert_eq!(Argon2Config::default().max_concurrent, cpus);
         let refused = Argon2Hasher::new(Argon2Config {
             max_concurrent: 0,
+            thread_nice: DEFAULT_THREAD_NICE,
             ..Argon2Config::default()
         });
         assert!(matches!(refused, Err(Argon2ConfigError::NoConcurrency)));
@@ -874,6 +909,7 @@ mod tests {
             iterations: 0,
             parallelism: 1,
             max_concurrent: 1,
+            thread_nice: DEFAULT_THREAD_NICE,
         })
         .unwrap_err();
         assert!(
@@ -884,6 +920,34 @@ mod tests {
             "{refused:?}"
         );
         assert!(refused.to_string().contains("m = 4 KiB"), "{refused}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_on_threads_of_lowered_priority() {
+        let process = rustix::process::getpriority_process(None).unwrap();
+        let hasher = small(64, 1);
+        let stored = hasher.hash(&password("correct horse")).await.unwrap();
+        assert!(
+            hasher
+                .verify(&password("correct horse"), &stored)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            hasher.lowered_priority_threads(),
+            if process < 19 { 2 } else { 0 }
+        );
+        // The caller's thread keeps its priority.
+        assert_eq!(rustix::process::getpriority_process(None).unwrap(), process);
+
+        let equal = Argon2Hasher::new(Argon2Config {
+            thread_nice: 0,
+            ..Argon2Config::default()
+        })
+        .unwrap();
+        equal.verify_dummy(&password("anything")).await.unwrap();
+        assert_eq!(equal.lowered_priority_threads(), 0);
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -913,6 +977,7 @@ mod tests {
             iterations: 4,
             parallelism: 1,
             max_concurrent: 1,
+            thread_nice: DEFAULT_THREAD_NICE,
         })
         .unwrap();
         let abandoned =

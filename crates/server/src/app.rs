@@ -104,6 +104,7 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
     let mut argon2 = Argon2Config {
         memory_kib: config.argon2_memory_kib,
         iterations: config.argon2_iterations,
+        thread_nice: config.argon2_thread_nice,
         ..Argon2Config::default()
     };
     if let Some(max_concurrent) = config.argon2_max_concurrent {

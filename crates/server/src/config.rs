@@ -124,6 +124,11 @@ pub struct Config {
     /// Password hashes computed at once (default: the number of CPUs).
     #[arg(long, env = "ARGON2_MAX_CONCURRENT")]
     pub argon2_max_concurrent: Option<usize>,
+    /// How much lower the hashing threads' scheduling priority is than the server's (a nice
+    /// increment, 0–19; 0 keeps it equal): requests run first while a login flood hashes.
+    #[arg(long, env = "ARGON2_THREAD_NICE", default_value_t = infra_argon2::DEFAULT_THREAD_NICE,
+          value_parser = clap::value_parser!(u8).range(0..=19))]
+    pub argon2_thread_nice: u8,
     /// Lowest zxcvbn score (0–4) a new password must reach.
     #[arg(long, env = "PASSWORD_MIN_SCORE", default_value_t = 3)]
     pub password_min_score: u8,

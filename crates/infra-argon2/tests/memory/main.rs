@@ -49,9 +49,11 @@ mod linux {
                 .hash(&PlaintextPassword::new("correct horse"))
                 .await
                 .unwrap();
-            // Start many blocking threads and leave them idle (they live for 10 s), so that
-            // the verifications below land on many different threads, as a busy server's
-            // do.
+            // Start many blocking threads and leave them idle (they live for 10 s): when
+            // hashing ran on Tokio's blocking pool, the verifications below landed on many
+            // different threads, as a busy server's do, and each kept a matrix in its glibc
+            // arena. The hasher has its own threads now; this keeps the test honest should
+            // the work ever move back.
             let mut sleepers = JoinSet::new();
             for _ in 0..32 {
                 sleepers.spawn_blocking(|| std::thread::sleep(Duration::from_millis(50)));
