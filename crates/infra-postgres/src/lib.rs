@@ -41,7 +41,7 @@ mod transaction;
 mod users;
 
 pub use audit::PgAuditLog;
-pub use connect::{PoolOptions, connect, migrate, ping};
+pub use connect::{LOOKUP_CONNECTIONS, PoolOptions, connect, connect_lookups, migrate, ping};
 /// The pool every adapter here shares; the one sea-orm type in this crate's API.
 pub use sea_orm::DatabaseConnection;
 pub use seed::seed_users;

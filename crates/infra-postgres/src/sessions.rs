@@ -36,11 +36,22 @@ pub struct PgSessionRepository {
 }
 
 impl PgSessionRepository {
-    /// A repository over `connection`'s pool.
+    /// A repository over `connection`'s pool, for everything.
     pub fn new(connection: DatabaseConnection) -> Self {
+        Self::with_lookup_connection(connection.clone(), connection)
+    }
+
+    /// A repository that writes through `connection`'s pool and makes its coalesced session
+    /// lookups ([`SessionRepository::find_with_user`], behind every authenticated request)
+    /// through `lookups`: best a small pool of their own, from
+    /// [`connect_lookups`](crate::connect_lookups), which says why.
+    pub fn with_lookup_connection(
+        connection: DatabaseConnection,
+        lookups: DatabaseConnection,
+    ) -> Self {
         let with_user = Batcher::new(
             SessionsWithUsers {
-                connection: connection.clone(),
+                connection: lookups,
             },
             MAX_LOOKUP_BATCH,
             MAX_LOOKUPS_RUNNING,

@@ -98,6 +98,10 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
     infra_postgres::migrate(&database)
         .await
         .map_err(|error| format!("migrating the database: {error}"))?;
+    let lookups = infra_postgres::connect_lookups(&config.database_url, &pool)
+        .await
+        .map_err(|error| format!("DATABASE_URL: cannot connect: {error}"))?
+        .unwrap_or_else(|| database.clone());
 
     let issuer = token_issuer(config, validated)?;
     let jwks = issuer.jwks();
@@ -113,7 +117,10 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
     let hasher = Arc::new(Argon2Hasher::new(argon2).map_err(|error| format!("ARGON2_*: {error}"))?);
     let ports = Ports {
         users: Arc::new(PgUserRepository::new(database.clone())),
-        sessions: Arc::new(PgSessionRepository::new(database.clone())),
+        sessions: Arc::new(PgSessionRepository::with_lookup_connection(
+            database.clone(),
+            lookups,
+        )),
         hasher: hasher.clone(),
         tokens: Arc::new(issuer),
         secrets: Arc::new(RandomSecretGenerator),

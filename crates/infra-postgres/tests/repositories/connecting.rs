@@ -4,15 +4,45 @@
 use crate::support::{TestDb, pool_options, user};
 use domain::UnexpectedKind;
 use domain::ports::UserRepository;
-use infra_postgres::{PgUserRepository, PoolOptions, connect, migrate, ping};
+use infra_postgres::{
+    LOOKUP_CONNECTIONS, PgUserRepository, PoolOptions, connect, connect_lookups, migrate, ping,
+};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use std::time::Duration;
 
-on_both_backends!(ping_succeeds_on_a_live_database);
+on_both_backends!(
+    ping_succeeds_on_a_live_database,
+    the_lookup_pool_keeps_its_own_connections_open
+);
 
 async fn ping_succeeds_on_a_live_database(database: TestDb) {
     ping(&database.connection).await.unwrap();
     assert!(!database.url.is_empty());
+}
+
+async fn the_lookup_pool_keeps_its_own_connections_open(database: TestDb) {
+    ping(&database.lookups).await.unwrap();
+    let size = || match database.backend() {
+        DbBackend::Postgres => database.lookups.get_postgres_connection_pool().size(),
+        _ => database.lookups.get_sqlite_connection_pool().size(),
+    };
+    // `min_connections` is reached in the background: give it a moment.
+    for _ in 0..100 {
+        if size() == LOOKUP_CONNECTIONS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(size(), LOOKUP_CONNECTIONS);
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_gets_no_lookup_pool_of_its_own() {
+    // Its data lives on its one connection: a second pool would open an empty database.
+    let lookups = connect_lookups("sqlite::memory:", &pool_options())
+        .await
+        .unwrap();
+    assert!(lookups.is_none());
 }
 
 async fn pragma(connection: &impl ConnectionTrait, name: &str) -> String {

@@ -8,7 +8,8 @@ use domain::{
     User, UserId, UserRecord,
 };
 use infra_postgres::{
-    PgAuditLog, PgSessionRepository, PgUserRepository, PoolOptions, connect, migrate,
+    PgAuditLog, PgSessionRepository, PgUserRepository, PoolOptions, connect, connect_lookups,
+    migrate,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use std::future::Future;
@@ -47,6 +48,9 @@ pub(crate) enum Backend {
 /// A fresh, migrated database, and the adapters over it.
 pub(crate) struct TestDb {
     pub(crate) connection: DatabaseConnection,
+    /// The session lookups' own pool, as the server has it: the tests of sessions then also
+    /// show that a lookup sees what the main pool committed.
+    pub(crate) lookups: DatabaseConnection,
     pub(crate) url: String,
 }
 
@@ -56,7 +60,7 @@ impl TestDb {
     }
 
     pub(crate) fn sessions(&self) -> PgSessionRepository {
-        PgSessionRepository::new(self.connection.clone())
+        PgSessionRepository::with_lookup_connection(self.connection.clone(), self.lookups.clone())
     }
 
     pub(crate) fn audit(&self) -> PgAuditLog {
@@ -176,12 +180,18 @@ where
         .await
         .unwrap_or_else(|error| panic!("connecting to {url}: {error}"));
     migrate(&connection).await.expect("migrations apply");
+    let lookups = connect_lookups(url, &pool_options())
+        .await
+        .unwrap_or_else(|error| panic!("connecting the lookups to {url}: {error}"))
+        .expect("a database in a file or a server gets a lookup pool");
     let database = TestDb {
         connection: connection.clone(),
+        lookups: lookups.clone(),
         url: url.to_owned(),
     };
     // On its own task, so that a panic comes back here and the database is still removed.
     let outcome = tokio::spawn(test(database)).await;
+    lookups.close().await.ok();
     connection.close().await.ok();
     outcome
 }
