@@ -161,3 +161,34 @@ async fn deleting_a_user_deletes_its_sessions_and_rotated_secrets(database: Test
         "the foreign keys cascade (SQLite: foreign_keys is on)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn users_pages_keep_room_for_the_rows_logins_rewrite_on_postgres() {
+    crate::support::run(
+        crate::support::Backend::Postgres,
+        |database: TestDb| async move {
+            let options = |connection: sea_orm::DatabaseConnection| async move {
+                connection
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        "SELECT array_to_string(reloptions, ',') AS options \
+                     FROM pg_class WHERE relname = 'users'",
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .try_get::<Option<String>>("", "options")
+                    .unwrap()
+            };
+            assert_eq!(
+                options(database.connection.clone()).await.as_deref(),
+                Some("fillfactor=80")
+            );
+            // `down` puts the default back.
+            Migrator::down(&database.connection, Some(1)).await.unwrap();
+            assert_eq!(options(database.connection.clone()).await, None);
+            Migrator::up(&database.connection, None).await.unwrap();
+        },
+    )
+    .await;
+}
