@@ -9,7 +9,7 @@
 //!
 //! ```sh
 //! cargo run --release -p infra-argon2 --example hashing_ceiling -- \
-//!     [--memory-kib 12288] [--iterations 3] [--rounds 4] [--seconds 2] [--phases both]
+//!     [--memory-kib 7168] [--iterations 5] [--rounds 4] [--seconds 2] [--phases both]
 //! ```
 //!
 //! Prints one JSON object. The two measurements alternate, `--rounds` times, each for

@@ -2,7 +2,7 @@
 //! (off the async runtime), bounded by a semaphore, with a dummy hash for the constant-work
 //! login path.
 //!
-//! The argon2 memory matrix (12 MiB with the default parameters) comes from a small pool
+//! The argon2 memory matrix (7 MiB with the default parameters) comes from a small pool
 //! ([`MemoryPool`]): at most one buffer per semaphore slot, allocated on first need and
 //! reused afterwards. Allocating a fresh matrix per hash on whichever blocking thread runs it
 //! made glibc keep freed matrices in its per-thread arenas, and the process grew by one
@@ -50,7 +50,7 @@ const DUMMY_PASSWORD: &[u8] = b"dummy password for unknown accounts";
 /// let hasher = Argon2Hasher::new(Argon2Config::default())?;
 /// let password = PlaintextPassword::new("correct horse battery staple");
 /// let hash = hasher.hash(&password).await?;
-/// assert!(hash.as_str().starts_with("$argon2id$v=19$m=12288,t=3,p=1$"));
+/// assert!(hash.as_str().starts_with("$argon2id$v=19$m=7168,t=5,p=1$"));
 /// assert!(hasher.verify(&password, &hash).await?);
 /// assert!(!hasher.verify(&PlaintextPassword::new("guess"), &hash).await?);
 /// assert!(!hasher.needs_rehash(&hash));
@@ -526,7 +526,7 @@ mod tests {
         let hasher = Argon2Hasher::new(Argon2Config::default()).unwrap();
         let hash = hasher.hash(&password("correct horse")).await.unwrap();
         assert!(
-            hash.as_str().starts_with("$argon2id$v=19$m=12288,t=3,p=1$"),
+            hash.as_str().starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
             "{}",
             hash.as_str()
         );
@@ -546,16 +546,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hashes_made_with_the_previous_default_verify_and_are_replaced() {
-        // Until 2026-12 the default was m = 19456 KiB, t = 2: every existing account has such
-        // a hash, and must still log in.
-        let before = small(19_456, 2);
-        let hash = before.hash(&password("correct horse")).await.unwrap();
-        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    async fn hashes_made_with_the_previous_defaults_verify_and_are_replaced() {
+        // The default was m = 19456 KiB, t = 2 until 2026-12-02, then m = 12288, t = 3 until
+        // 2026-12-04: existing accounts have such hashes, and must still log in.
         let now = Argon2Hasher::new(Argon2Config::default()).unwrap();
-        assert!(now.verify(&password("correct horse"), &hash).await.unwrap());
-        assert!(!now.verify(&password("correct horsE"), &hash).await.unwrap());
-        assert!(now.needs_rehash(&hash));
+        for (memory_kib, iterations) in [(19_456, 2), (12_288, 3)] {
+            let before = small(memory_kib, iterations);
+            let hash = before.hash(&password("correct horse")).await.unwrap();
+            let prefix = format!("$argon2id$v=19$m={memory_kib},t={iterations},p=1$");
+            assert!(hash.as_str().starts_with(&prefix), "{}", hash.as_str());
+            assert!(now.verify(&password("correct horse"), &hash).await.unwrap());
+            assert!(!now.verify(&password("correct horsE"), &hash).await.unwrap());
+            assert!(now.needs_rehash(&hash), "{}", hash.as_str());
+        }
     }
 
     #[tokio::test]

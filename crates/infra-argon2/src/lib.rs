@@ -1,7 +1,7 @@
 //! Password hashing with argon2id: the `infra-argon2` adapter of the domain's
 //! [`PasswordHasher`](domain::PasswordHasher) port.
 //!
-//! [`Argon2Hasher`] writes PHC strings (`$argon2id$v=19$m=12288,t=3,p=1$…`), verifies any
+//! [`Argon2Hasher`] writes PHC strings (`$argon2id$v=19$m=7168,t=5,p=1$…`), verifies any
 //! argon2 PHC string with the parameters it names, and says when a stored hash should be
 //! replaced because the configured parameters changed. The CPU- and memory-heavy work runs on
 //! the hasher's own threads, one per slot of [`Argon2Config::max_concurrent`], at a lower

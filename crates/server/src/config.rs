@@ -116,10 +116,10 @@ pub struct Config {
     /// Seconds to wait for the database at start-up and for a free connection.
     #[arg(long, env = "DATABASE_TIMEOUT", default_value_t = 5)]
     pub database_timeout: u32,
-    /// argon2id memory cost in KiB (OWASP lists 12288 with 3 passes, or 19456 with 2).
+    /// argon2id memory cost in KiB (OWASP lists 7168 with 5 passes, 12288 with 3, 19456 with 2).
     #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = infra_argon2::OWASP_MEMORY_KIB)]
     pub argon2_memory_kib: u32,
-    /// argon2id passes (OWASP: 3 with 12288 KiB, 2 with 19456).
+    /// argon2id passes (OWASP: 5 with 7168 KiB, 3 with 12288, 2 with 19456).
     #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = infra_argon2::OWASP_ITERATIONS)]
     pub argon2_iterations: u32,
     /// Password hashes computed at once (default: the number of CPUs).
