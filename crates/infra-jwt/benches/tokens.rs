@@ -1,12 +1,13 @@
-//! Issuing and verifying access tokens with HS256 and with `EdDSA`.
-//! Run with `cargo bench -p infra-jwt`.
+//! Issuing and verifying access tokens with HS256 and with `EdDSA`: a token's first
+//! verification (every check), and a token presented again (served from the issuer's memo of
+//! verified tokens, time checks only). Run with `cargo bench -p infra-jwt`.
 
 #![allow(
     clippy::expect_used,
     reason = "a benchmark that cannot set itself up should stop at once"
 )]
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use domain::{AccessClaims, Role, SessionId, TokenIssuer, UserId};
 use infra_jwt::JwtTokenIssuer;
 use std::hint::black_box;
@@ -58,7 +59,15 @@ fn issue_and_verify(criterion: &mut Criterion) {
         group.bench_function(format!("{name} issue"), |bencher| {
             bencher.iter(|| issuer.issue(black_box(&claims)));
         });
-        group.bench_function(format!("{name} verify"), |bencher| {
+        group.bench_function(format!("{name} verify, first time"), |bencher| {
+            // A new token each time (its own `jti`), issued outside the timed part.
+            bencher.iter_batched(
+                || issuer.issue(&self::claims()).expect("issuing a token"),
+                |fresh| issuer.verify(black_box(fresh.expose())),
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_function(format!("{name} verify, again"), |bencher| {
             bencher.iter(|| issuer.verify(black_box(token.expose())));
         });
     }

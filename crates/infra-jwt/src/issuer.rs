@@ -20,6 +20,7 @@ use std::fmt;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
+use verified::Verified;
 
 /// The `typ` header of every access token (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -76,6 +77,8 @@ pub struct JwtTokenIssuer {
     issuer: String,
     audience: String,
     leeway: Duration,
+    /// Tokens that passed [`TokenIssuer::verify`], so that presenting one again is cheap.
+    verified: Verified,
 }
 
 struct KnownKey {
@@ -129,6 +132,7 @@ impl JwtTokenIssuer {
             issuer: non_empty(issuer.into(), "issuer")?,
             audience: non_empty(audience.into(), "audience")?,
             leeway: DEFAULT_LEEWAY,
+            verified: Verified::default(),
         };
         issuer.insert(material.verification)?;
         Ok(issuer)
@@ -145,6 +149,8 @@ impl JwtTokenIssuer {
         self.keys.remove(&self.signing.kid);
         self.insert(renamed.clone())?;
         self.signing = renamed;
+        // Tokens naming the old `kid` no longer verify.
+        self.verified = Verified::default();
         Ok(self)
     }
 
@@ -155,6 +161,7 @@ impl JwtTokenIssuer {
     /// [`JwtKeyError::DuplicateKeyId`] when a different key already has the same `kid`.
     pub fn with_verification_key(mut self, key: VerificationKey) -> Result<Self, JwtKeyError> {
         self.insert(key)?;
+        self.verified = Verified::default();
         Ok(self)
     }
 
@@ -166,6 +173,7 @@ impl JwtTokenIssuer {
         for known in self.keys.values_mut() {
             known.validation.leeway = leeway.as_secs();
         }
+        self.verified = Verified::default();
         self
     }
 
@@ -242,6 +250,7 @@ impl fmt::Debug for JwtTokenIssuer {
             .field("audience", &self.audience)
             .field("verification_kids", &self.keys.keys().collect::<Vec<_>>())
             .field("leeway", &self.leeway)
+            .field("remembered_tokens", &self.verified.len())
             .finish_non_exhaustive()
     }
 }
@@ -272,6 +281,20 @@ impl TokenIssuer for JwtTokenIssuer {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
+        let digest = Verified::digest(token);
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if let Some(claims) = self.verified.get(&digest, now) {
+            return Ok(claims);
+        }
+        let (claims, not_before) = self.verify_in_full(token)?;
+        self.verified.remember(digest, &claims, not_before, now);
+        Ok(claims)
+    }
+}
+
+impl JwtTokenIssuer {
+    /// Every check, and the token's `nbf` (or `iat`) in Unix seconds.
+    fn verify_in_full(&self, token: &str) -> Result<(AccessClaims, i64), TokenError> {
         let header = JoseHeader::parse(token)?;
         // Checked before the key lookup so that `none` (or any algorithm no key of ours uses)
         // is refused as such, with or without a `kid`.
@@ -292,7 +315,9 @@ impl TokenIssuer for JwtTokenIssuer {
         if !is_access_token_type(header.typ.as_deref()) {
             return Err(TokenError::WrongType);
         }
-        decoded.claims.into_access_claims(self.leeway)
+        let not_before = decoded.claims.nbf.unwrap_or(decoded.claims.iat);
+        let claims = decoded.claims.into_access_claims(self.leeway)?;
+        Ok((claims, not_before))
     }
 }
 
@@ -407,6 +432,8 @@ impl DecodedClaims {
         })
     }
 }
+
+mod verified;
 
 #[cfg(test)]
 mod tests;

@@ -777,3 +777,109 @@ fn debug_output_names_keys_but_never_shows_them() {
     let private_base64 = key.private_pem.lines().nth(1).unwrap();
     assert!(!rendered.contains(private_base64), "{rendered}");
 }
+
+// The memo of verified tokens.
+
+#[test]
+fn a_verified_token_is_remembered_by_digest_and_served_again() {
+    let issuer = hs256();
+    let claims = fresh_claims();
+    let token = issue(&issuer, &claims);
+    assert_eq!(issuer.verified.len(), 0);
+    assert_eq!(issuer.verify(&token), Ok(claims.clone()));
+    assert_eq!(issuer.verified.len(), 1);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    assert_eq!(
+        issuer.verified.get(&Verified::digest(&token), now),
+        Some(claims.clone())
+    );
+    assert_eq!(issuer.verify(&token), Ok(claims));
+    assert_eq!(issuer.verified.len(), 1);
+    assert!(format!("{issuer:?}").contains("remembered_tokens: 1"));
+    assert!(!format!("{issuer:?}").contains(&token));
+}
+
+#[test]
+fn refused_tokens_are_not_remembered() {
+    let issuer = hs256();
+    let token = issue(&issuer, &fresh_claims());
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_eq!(issuer.verify(&tampered), Err(TokenError::InvalidSignature));
+    let expired = claims_at(now() - TimeDuration::hours(2), TimeDuration::hours(1));
+    assert_eq!(
+        issuer.verify(&issue(&issuer, &expired)),
+        Err(TokenError::Expired)
+    );
+    assert_eq!(issuer.verified.len(), 0);
+    // Only the genuine token gets in, and the tampered one stays refused after it.
+    assert!(issuer.verify(&token).is_ok());
+    assert_eq!(issuer.verify(&tampered), Err(TokenError::InvalidSignature));
+    assert_eq!(issuer.verified.len(), 1);
+}
+
+#[test]
+fn a_remembered_token_is_refused_once_past_its_exp() {
+    let issuer = hs256().with_leeway(Duration::ZERO);
+    let claims = claims_at(now() - TimeDuration::seconds(10), TimeDuration::seconds(11));
+    let token = issue(&issuer, &claims);
+    assert_eq!(issuer.verify(&token), Ok(claims.clone()));
+    assert_eq!(issuer.verified.len(), 1);
+    while OffsetDateTime::now_utc() <= claims.expires_at + TimeDuration::seconds(1) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(issuer.verify(&token), Err(TokenError::Expired));
+}
+
+#[test]
+fn within_the_leeway_the_full_check_decides_each_time() {
+    // Just expired (inside the default 30 s leeway) and not yet valid (likewise): both pass,
+    // and neither is served from the memo, whose own time checks allow no leeway.
+    let issuer = hs256();
+    let now_seconds = OffsetDateTime::now_utc().unix_timestamp();
+    for claims in [
+        claims_at(now() - TimeDuration::seconds(20), TimeDuration::seconds(10)),
+        claims_at(now() + TimeDuration::seconds(10), TimeDuration::minutes(15)),
+    ] {
+        let token = issue(&issuer, &claims);
+        assert_eq!(issuer.verify(&token), Ok(claims.clone()));
+        assert_eq!(
+            issuer.verified.get(&Verified::digest(&token), now_seconds),
+            None
+        );
+        assert_eq!(issuer.verify(&token), Ok(claims));
+    }
+}
+
+#[test]
+fn the_memo_stays_bounded() {
+    let issuer = hs256();
+    let limit = verified::MAX_REMEMBERED;
+    let mut last = None;
+    for _ in 0..limit + 3 {
+        let claims = fresh_claims();
+        let token = issue(&issuer, &claims);
+        assert_eq!(issuer.verify(&token), Ok(claims.clone()));
+        assert!(issuer.verified.len() <= limit);
+        last = Some((token, claims));
+    }
+    // The newest token is remembered whatever was dropped to make room for it.
+    let (token, claims) = last.unwrap();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    assert_eq!(
+        issuer.verified.get(&Verified::digest(&token), now),
+        Some(claims)
+    );
+}
+
+#[test]
+fn renaming_the_key_forgets_tokens_verified_under_the_old_name() {
+    let issuer = hs256();
+    let token = issue(&issuer, &fresh_claims());
+    assert!(issuer.verify(&token).is_ok());
+    let renamed = issuer.with_key_id("2026-12").unwrap();
+    assert_eq!(renamed.verified.len(), 0);
+    assert_eq!(renamed.verify(&token), Err(TokenError::UnknownKey));
+}
