@@ -821,16 +821,71 @@ fn refused_tokens_are_not_remembered() {
 }
 
 #[test]
-fn a_remembered_token_is_refused_once_past_its_exp() {
-    let issuer = hs256().with_leeway(Duration::ZERO);
-    let claims = claims_at(now() - TimeDuration::seconds(10), TimeDuration::seconds(11));
+fn a_remembered_token_is_served_only_inside_nbf_to_exp() {
+    let issuer = hs256();
+    let claims = fresh_claims();
     let token = issue(&issuer, &claims);
     assert_eq!(issuer.verify(&token), Ok(claims.clone()));
-    assert_eq!(issuer.verified.len(), 1);
-    while OffsetDateTime::now_utc() <= claims.expires_at + TimeDuration::seconds(1) {
-        std::thread::sleep(Duration::from_millis(100));
+    let digest = Verified::digest(&token);
+    let (valid_from, expires) = (
+        claims.issued_at.unix_timestamp(),
+        claims.expires_at.unix_timestamp(),
+    );
+    assert_eq!(issuer.verified.get(&digest, valid_from - 1), None);
+    assert_eq!(
+        issuer.verified.get(&digest, valid_from),
+        Some(claims.clone())
+    );
+    assert_eq!(issuer.verified.get(&digest, expires - 1), Some(claims));
+    // From `exp` on, the full check decides (with its leeway), as for any token.
+    assert_eq!(issuer.verified.get(&digest, expires), None);
+}
+
+#[test]
+fn a_full_memo_drops_expired_tokens_before_live_ones() {
+    let memo = Verified::default();
+    let now = 1_000_000;
+    let limit = verified::MAX_REMEMBERED;
+    let at = |seconds| OffsetDateTime::from_unix_timestamp(seconds).unwrap();
+    let digest = |index: usize| {
+        let mut digest = [0_u8; 32];
+        digest[..8].copy_from_slice(&(index as u64).to_le_bytes());
+        digest
+    };
+    // A full memo whose tokens are half expired, half live.
+    for index in 0..limit {
+        let expires = if index % 2 == 0 { now - 1 } else { now + 60 };
+        let claims = claims_at(
+            at(now - 600),
+            time::Duration::seconds(expires - (now - 600)),
+        );
+        memo.remember(digest(index), &claims, now - 600, now - 600);
     }
-    assert_eq!(issuer.verify(&token), Err(TokenError::Expired));
+    assert_eq!(memo.len(), limit);
+    let newest = claims_at(at(now), TimeDuration::minutes(15));
+    memo.remember(digest(limit), &newest, now, now);
+    assert_eq!(memo.len(), limit / 2 + 1);
+    assert_eq!(memo.get(&digest(limit), now), Some(newest));
+    assert!(memo.get(&digest(1), now).is_some());
+    assert_eq!(memo.get(&digest(0), now), None);
+
+    // Live tokens filling more than three quarters of it: it starts over.
+    let busy = Verified::default();
+    for index in 0..limit {
+        busy.remember(
+            digest(index),
+            &claims_at(at(now), TimeDuration::minutes(15)),
+            now,
+            now,
+        );
+    }
+    busy.remember(
+        digest(limit),
+        &claims_at(at(now), TimeDuration::minutes(15)),
+        now,
+        now,
+    );
+    assert_eq!(busy.len(), 1);
 }
 
 #[test]

@@ -21,8 +21,9 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-/// Most tokens remembered at once: about 100 bytes each, so well under a MiB. A deployment
-/// with more tokens in use than this still works, with more of them verified in full.
+/// Most tokens remembered at once: with the map's spare capacity, about 2 MiB when full. A
+/// deployment with more tokens in use than this still works, with more of them verified in
+/// full.
 pub(super) const MAX_REMEMBERED: usize = 8192;
 
 /// A token's identity in the memo.
@@ -62,10 +63,11 @@ impl Verified {
     ) {
         let mut entries = self.lock();
         if entries.len() >= MAX_REMEMBERED && !entries.contains_key(&digest) {
-            // Expired tokens are dropped first; if the live ones alone fill the memo, it
-            // starts over rather than tracking recency on every hit.
+            // Expired tokens are dropped first. If live ones still fill most of the memo, it
+            // starts over rather than tracking recency on every hit: stopping just under the
+            // bound would rescan the whole map at nearly every new token.
             entries.retain(|_, entry| now < entry.expires);
-            if entries.len() >= MAX_REMEMBERED {
+            if entries.len() > MAX_REMEMBERED / 4 * 3 {
                 entries.clear();
             }
         }
