@@ -2,7 +2,8 @@
 //! every request for the token's lifetime, and checking it again (an HMAC or Ed25519
 //! signature, base64, JSON parses of the header, by our code and again by jsonwebtoken's, and
 //! of the claims) was the largest single cost of `GET /api/users/me/` in the server after the
-//! network itself: 12 % of its CPU in a profile. A remembered token costs one SHA-256 digest and a map lookup instead.
+//! network itself: 12 % of its CPU in a profile. A remembered token costs one SHA-256 digest
+//! and a map lookup instead.
 //!
 //! What is remembered is the outcome of the checks that depend on nothing but the token's
 //! bytes and the issuer's fixed configuration: signature, key, algorithm, type, issuer,
