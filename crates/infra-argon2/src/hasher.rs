@@ -46,10 +46,11 @@ const QUEUED_PER_THREAD: usize = 1;
 ///
 /// The work runs on the hasher's own `max_concurrent` threads (named `argon2-<n>`, at the
 /// lower priority [`thread_nice`](Argon2Config::thread_nice) asks for), at most
-/// [`max_concurrent`](Argon2Config::max_concurrent) jobs at a time; further callers wait for
-/// a slot as ordinary futures. Its futures need no particular async runtime. The threads end
-/// when the hasher is dropped. Each running job borrows one of at most `max_concurrent` reusable memory buffers, so the
-/// hashing memory stays near `max_concurrent` × `memory_kib` however long the server runs.
+/// [`max_concurrent`](Argon2Config::max_concurrent) jobs at a time; as many more may wait in
+/// the threads' queue, and further callers wait as ordinary futures. Its futures need no
+/// particular async runtime. The threads end when the hasher is dropped. Each running job
+/// borrows one of at most `max_concurrent` reusable memory buffers, so the hashing memory
+/// stays near `max_concurrent` × `memory_kib` however long the server runs.
 ///
 /// ```
 /// use domain::{PasswordHasher, PlaintextPassword};
