@@ -1,7 +1,6 @@
 //! [`Argon2Hasher`]: argon2id hashing and verification on dedicated lower-priority threads
 //! (off the async runtime), with a bounded queue in front of them, and a dummy hash for the
-//! constant-work
-//! login path.
+//! constant-work login path.
 //!
 //! The argon2 memory matrix (7 MiB with the default parameters) comes from a small pool
 //! ([`MemoryPool`]): at most one buffer per hashing thread, allocated on first need and
