@@ -34,6 +34,7 @@ mod audit;
 mod batch;
 mod connect;
 mod entities;
+mod login_connection;
 mod rows;
 mod seed;
 mod sessions;

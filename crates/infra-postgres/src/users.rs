@@ -1,6 +1,7 @@
 //! [`PgUserRepository`]: accounts, their login counters, and the administrators' listing.
 
 use crate::entities::{sessions, users};
+use crate::login_connection::LoginConnection;
 use crate::rows::{
     self, db, db_error, insert_event, insert_row, insert_session, timestamp, user_row,
     violates_unique,
@@ -12,11 +13,14 @@ use domain::{
     AuditEvent, CursorKey, Email, PageRequest, PasswordHash, Session, UnexpectedError, User,
     UserFilter, UserId, UserOrdering, UserQuery, UserSlice,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::Values;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SqliteQueryBuilder};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbBackend,
+    DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    RuntimeErr, Select, Statement, Value,
 };
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The unique index that makes an email belong to one account (see `migrations`).
@@ -30,12 +34,26 @@ const COUNTS_TABLE: &str = "user_counts";
 #[derive(Debug, Clone)]
 pub struct PgUserRepository {
     connection: DatabaseConnection,
+    /// SQLite only: where logins read their account and are recorded (see
+    /// [`LoginConnection`]).
+    login_connection: Option<Arc<LoginConnection>>,
 }
 
 impl PgUserRepository {
-    /// A repository over `connection`'s pool.
+    /// A repository over `connection`'s pool. On SQLite with a pool of more than one
+    /// connection, it opens one more of its own at the first login, for the logins' reads by
+    /// email and their writes.
     pub fn new(connection: DatabaseConnection) -> Self {
-        Self { connection }
+        let login_connection = match &connection.inner {
+            DatabaseConnectionType::SqlxSqlitePoolConnection(_) => Some(Arc::new(
+                LoginConnection::new(connection.get_sqlite_connection_pool().clone()),
+            )),
+            _ => None,
+        };
+        Self {
+            connection,
+            login_connection,
+        }
     }
 
     fn backend(&self) -> DbBackend {
@@ -49,52 +67,11 @@ impl PgUserRepository {
     /// The inserts read the update's `RETURNING`, so when no user has `id` nothing is written.
     async fn record_login_in_one_statement(
         &self,
+        values: Vec<Value>,
         id: UserId,
-        at: OffsetDateTime,
-        rehashed: Option<&PasswordHash>,
-        session: &Session,
-        event: &AuditEvent,
     ) -> Result<(), UnexpectedError> {
-        let backend = DbBackend::Postgres;
-        let statement = Statement::from_sql_and_values(
-            backend,
-            "WITH logged_in AS (
-                 UPDATE users
-                 SET last_login = $1, failed_logins = 0, locked_until = NULL, updated_at = $1,
-                     password_hash = COALESCE($2, password_hash)
-                 WHERE id = $3
-                 RETURNING id
-             ), opened AS (
-                 INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,
-                                       expires_at, revoked_at, user_agent, ip)
-                 SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM logged_in
-                 RETURNING id
-             )
-             INSERT INTO audit_events (id, at, actor_id, action, target_id, ip, details)
-             SELECT $13, $14, $15, $16, $17, $18, $19 FROM opened",
-            [
-                timestamp(backend, at),
-                Value::from(rehashed.map(|hash| hash.as_str().to_owned())),
-                id.as_uuid().into(),
-                session.id.as_uuid().into(),
-                // The session's own user, as the SQLite path writes it, not the updated row's.
-                session.user_id.as_uuid().into(),
-                session.secret_hash.as_str().into(),
-                timestamp(backend, session.created_at),
-                timestamp(backend, session.last_used_at),
-                timestamp(backend, session.expires_at),
-                rows::optional_timestamp(backend, session.revoked_at),
-                session.client.user_agent.clone().into(),
-                session.client.ip.map(|ip| ip.to_string()).into(),
-                event.id.as_uuid().into(),
-                timestamp(backend, event.at),
-                event.actor.map(|actor| actor.as_uuid()).into(),
-                event.action.as_str().into(),
-                event.target.map(|target| target.as_uuid()).into(),
-                event.ip.map(|ip| ip.to_string()).into(),
-                rows::event_details(event).into(),
-            ],
-        );
+        let statement =
+            Statement::from_sql_and_values(DbBackend::Postgres, RECORD_LOGIN_POSTGRES, values);
         let inserted = self
             .connection
             .execute_raw(statement)
@@ -106,6 +83,131 @@ impl PgUserRepository {
             Err(no_such_user(id))
         }
     }
+}
+
+/// The login's writes on PostgreSQL, one statement; its parameters are [`login_values`].
+const RECORD_LOGIN_POSTGRES: &str = "WITH logged_in AS (
+         UPDATE users
+         SET last_login = $1, failed_logins = 0, locked_until = NULL, updated_at = $1,
+             password_hash = COALESCE($2, password_hash)
+         WHERE id = $3
+         RETURNING id
+     ), opened AS (
+         INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,
+                               expires_at, revoked_at, user_agent, ip)
+         SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM logged_in
+         RETURNING id
+     )
+     INSERT INTO audit_events (id, at, actor_id, action, target_id, ip, details)
+     SELECT $13, $14, $15, $16, $17, $18, $19 FROM opened";
+
+/// The login's writes on SQLite, which has no writing `WITH`: one transaction of five
+/// statements, sent to the connection's thread as one command (sqlx binds `$n` by number
+/// across them). Each insert happens only if the statement before it changed one row
+/// (`changes()`), so when no user has `id` nothing is written and no row comes back.
+const RECORD_LOGIN_SQLITE: &str = "BEGIN IMMEDIATE;
+     UPDATE users
+     SET last_login = $1, failed_logins = 0, locked_until = NULL, updated_at = $1,
+         password_hash = COALESCE($2, password_hash)
+     WHERE id = $3;
+     INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,
+                           expires_at, revoked_at, user_agent, ip)
+     SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1;
+     INSERT INTO audit_events (id, at, actor_id, action, target_id, ip, details)
+     SELECT $13, $14, $15, $16, $17, $18, $19 WHERE changes() = 1
+     RETURNING id;
+     COMMIT";
+
+/// The parameters of [`RECORD_LOGIN_POSTGRES`] and [`RECORD_LOGIN_SQLITE`], in `backend`'s
+/// formats.
+fn login_values(
+    backend: DbBackend,
+    id: UserId,
+    at: OffsetDateTime,
+    rehashed: Option<&PasswordHash>,
+    session: &Session,
+    event: &AuditEvent,
+) -> Vec<Value> {
+    vec![
+        timestamp(backend, at),
+        Value::from(rehashed.map(|hash| hash.as_str().to_owned())),
+        id.as_uuid().into(),
+        session.id.as_uuid().into(),
+        // The session's own user, as recorded, not the updated row's.
+        session.user_id.as_uuid().into(),
+        session.secret_hash.as_str().into(),
+        timestamp(backend, session.created_at),
+        timestamp(backend, session.last_used_at),
+        timestamp(backend, session.expires_at),
+        rows::optional_timestamp(backend, session.revoked_at),
+        session.client.user_agent.clone().into(),
+        session.client.ip.map(|ip| ip.to_string()).into(),
+        event.id.as_uuid().into(),
+        timestamp(backend, event.at),
+        event.actor.map(|actor| actor.as_uuid()).into(),
+        event.action.as_str().into(),
+        event.target.map(|target| target.as_uuid()).into(),
+        event.ip.map(|ip| ip.to_string()).into(),
+        rows::event_details(event).into(),
+    ]
+}
+
+/// [`RECORD_LOGIN_SQLITE`] on `connection`: one round trip to the connection's thread
+/// instead of five (and the five would hold SQLite's one write lock across as many hand-offs
+/// between threads, which under a login flood wait for a core while other writers sleep in
+/// SQLite's busy handler).
+///
+/// It runs in a task of its own so that it always finishes: a caller that goes away midway
+/// (a client that disconnects) must not leave the connection inside the transaction.
+async fn record_login_in_one_round_trip(
+    connection: Arc<LoginConnection>,
+    values: Vec<Value>,
+    id: UserId,
+) -> Result<(), UnexpectedError> {
+    const CONTEXT: &str = "recording a login";
+    let written =
+        tokio::spawn(async move { connection.write(RECORD_LOGIN_SQLITE, Values(values)).await })
+            .await
+            .map_err(|error| UnexpectedError::internal(CONTEXT, error))?
+            .map_err(|error| {
+                db_error(CONTEXT, DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error))))
+            })?;
+    if written == 1 {
+        Ok(())
+    } else {
+        Err(no_such_user(id))
+    }
+}
+
+/// [`UserRepository::find_by_email`] on SQLite's [`LoginConnection`], in a task of its own so
+/// that it always finishes (see [`LoginConnection`]).
+async fn find_by_email_on(
+    connection: Arc<LoginConnection>,
+    email: &Email,
+) -> Result<Option<User>, UnexpectedError> {
+    const CONTEXT: &str = "finding a user by email";
+    let (sql, values) = Query::select()
+        .columns(rows::USER_COLUMNS.map(|column| (users::Entity, column)))
+        .from(users::Entity)
+        .and_where(Expr::col((users::Entity, users::Column::Email)).eq(email.as_str()))
+        .build(SqliteQueryBuilder);
+    let found = tokio::spawn(async move { connection.read(sql, values).await })
+        .await
+        .map_err(|error| UnexpectedError::internal(CONTEXT, error))?
+        .map_err(|error| {
+            db_error(
+                CONTEXT,
+                DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))),
+            )
+        })?;
+    found
+        .into_iter()
+        .next()
+        .map(|row| rows::user_at(&QueryResult::from(row), 0).map_err(db(CONTEXT)))
+        .transpose()?
+        .flatten()
+        .map(rows::user)
+        .transpose()
 }
 
 /// A write's error, with a violation of the email's unique index told apart.
@@ -181,6 +283,9 @@ impl UserRepository for PgUserRepository {
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UnexpectedError> {
+        if let Some(connection) = &self.login_connection {
+            return find_by_email_on(connection.clone(), email).await;
+        }
         users::Entity::find()
             .filter(users::Column::Email.eq(email.as_str()))
             .all(&self.connection)
@@ -307,40 +412,17 @@ impl UserRepository for PgUserRepository {
         event: &AuditEvent,
     ) -> Result<(), UnexpectedError> {
         let backend = self.backend();
-        if backend == DbBackend::Postgres {
-            return self
-                .record_login_in_one_statement(id, at, rehashed.as_ref(), session, event)
-                .await;
+        let values = login_values(backend, id, at, rehashed.as_ref(), session, event);
+        match (&self.login_connection, backend) {
+            (Some(connection), _) => {
+                record_login_in_one_round_trip(connection.clone(), values, id).await
+            }
+            (None, DbBackend::Postgres) => self.record_login_in_one_statement(values, id).await,
+            (None, _) => Err(UnexpectedError::unavailable(
+                "recording a login",
+                format!("no {backend:?} pool to write to"),
+            )),
         }
-        let transaction = begin_write(&self.connection).await?;
-        let mut update = users::Entity::update_many()
-            .col_expr(users::Column::LastLogin, Expr::val(timestamp(backend, at)))
-            .col_expr(users::Column::FailedLogins, Expr::val(0))
-            .col_expr(
-                users::Column::LockedUntil,
-                Expr::val(rows::optional_timestamp(backend, None)),
-            )
-            .col_expr(users::Column::UpdatedAt, Expr::val(timestamp(backend, at)));
-        if let Some(hash) = &rehashed {
-            update = update.col_expr(users::Column::PasswordHash, Expr::val(hash.as_str()));
-        }
-        let updated = update
-            .filter(users::Column::Id.eq(id.as_uuid()))
-            .exec(&transaction)
-            .await
-            .map_err(db("recording a login"))?;
-        if updated.rows_affected != 1 {
-            return Err(no_such_user(id));
-        }
-        transaction
-            .execute(&insert_session(backend, session)?)
-            .await
-            .map_err(db("inserting a session"))?;
-        transaction
-            .execute(&insert_event(backend, event)?)
-            .await
-            .map_err(db("recording an audit event"))?;
-        commit(transaction).await
     }
 
     async fn change_password(

@@ -67,6 +67,19 @@ impl TestDb {
         PgAuditLog::new(self.connection.clone())
     }
 
+    /// The users adapter over a pool of its own with one connection: whatever state a write
+    /// leaves that connection in, the next write on this adapter meets it.
+    pub(crate) async fn users_on_one_connection(&self) -> PgUserRepository {
+        let options = PoolOptions {
+            max_connections: 1,
+            ..pool_options()
+        };
+        let connection = connect(&self.url, &options)
+            .await
+            .unwrap_or_else(|error| panic!("connecting to {}: {error}", self.url));
+        PgUserRepository::new(connection)
+    }
+
     pub(crate) fn backend(&self) -> DbBackend {
         self.connection.get_database_backend()
     }

@@ -8,6 +8,8 @@ use domain::ports::{AuditLog, SaveUserError, SessionRepository, UserRepository};
 use domain::{
     AuditAction, AuditQuery, FullName, PasswordHash, Role, SecretHash, UnexpectedKind, User, UserId,
 };
+use infra_postgres::PgUserRepository;
+use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use std::sync::Arc;
 use time::Duration;
 
@@ -23,6 +25,8 @@ on_both_backends!(
     lock_refuses_logins_until_a_time_and_records_its_event,
     record_login_resets_the_counters_stores_the_rehash_and_opens_a_session,
     record_login_of_an_unknown_user_is_an_internal_error_and_writes_nothing,
+    a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connection_usable,
+    a_login_write_whose_caller_goes_away_is_whole_or_absent_and_leaves_its_connection_usable,
     change_password_revokes_every_session_but_the_replacement,
     a_corrupt_row_is_an_internal_error_not_a_panic,
 );
@@ -415,6 +419,146 @@ async fn record_login_of_an_unknown_user_is_an_internal_error_and_writes_nothing
             .is_none()
     );
     assert!(audit_actions(&database, ghost.id()).await.is_empty());
+}
+
+async fn a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connection_usable(
+    database: TestDb,
+) {
+    // Through the repository's own login connection (SQLite) and through a pool of one.
+    let repositories = [database.users(), database.users_on_one_connection().await];
+    for (index, users) in repositories.into_iter().enumerate() {
+        fail_a_login_write_midway(&database, &users, index).await;
+    }
+}
+
+async fn fail_a_login_write_midway(database: &TestDb, users: &PgUserRepository, index: usize) {
+    let ada = user(&format!("ada{index}@example.com"), "Ada Lovelace");
+    let first = insert_with_session(database, &ada, &format!("first-secret-{index}")).await;
+    // The user's update succeeds, then the session's insert breaks its primary key.
+    let mut clash = session(&ada, &format!("clash-secret-{index}"));
+    clash.id = first.id;
+    let rehashed = PasswordHash::new("$argon2id$v=19$m=7168,t=5,p=1$c2FsdHNhbHQ$aGFzaGhhc2g");
+    let error = users
+        .record_login(
+            ada.id(),
+            micros(now() + Duration::seconds(1)),
+            Some(rehashed.clone()),
+            &clash,
+            &event(AuditAction::LoggedIn, &ada),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), UnexpectedKind::Internal);
+
+    // Nothing of it stayed: not the update, not the event.
+    let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
+    assert_eq!(stored.last_login(), None);
+    assert_eq!(stored.password_hash(), ada.password_hash());
+    assert_eq!(
+        audit_actions(database, ada.id()).await,
+        [AuditAction::SignedUp]
+    );
+
+    // The one connection is not left inside the failed transaction: it writes again, and
+    // the main pool, a writer of its own, is not locked out.
+    let next = session(&ada, &format!("next-secret-{index}"));
+    users
+        .record_login(
+            ada.id(),
+            micros(now() + Duration::seconds(2)),
+            None,
+            &next,
+            &event(AuditAction::LoggedIn, &ada),
+        )
+        .await
+        .unwrap();
+    database
+        .users()
+        .record_failed_login(ada.id(), &event(AuditAction::LoginFailed, &ada))
+        .await
+        .unwrap();
+    assert_eq!(
+        audit_actions(database, ada.id()).await,
+        // Newest first.
+        [
+            AuditAction::LoginFailed,
+            AuditAction::LoggedIn,
+            AuditAction::SignedUp
+        ]
+    );
+}
+
+async fn a_login_write_whose_caller_goes_away_is_whole_or_absent_and_leaves_its_connection_usable(
+    database: TestDb,
+) {
+    // Through the repository's own login connection (SQLite) and through a pool of one.
+    let repositories = [database.users(), database.users_on_one_connection().await];
+    for (index, users) in repositories.into_iter().enumerate() {
+        leave_a_login_write_midway(&database, &users, index).await;
+    }
+}
+
+async fn leave_a_login_write_midway(database: &TestDb, users: &PgUserRepository, index: usize) {
+    let ada = user(&format!("ada{index}@example.com"), "Ada Lovelace");
+    insert(database, &ada).await;
+    // Another writer holds the user's row (PostgreSQL) or the database's write lock (SQLite),
+    // so the login's write is under way, and waiting, when its caller goes away.
+    let holder = database.connection.begin().await.unwrap();
+    holder
+        .execute_raw(Statement::from_sql_and_values(
+            database.backend(),
+            "UPDATE users SET failed_logins = failed_logins WHERE id = $1",
+            [ada.id().as_uuid().into()],
+        ))
+        .await
+        .unwrap();
+    let dropped = session(&ada, &format!("dropped-secret-{index}"));
+    let gone = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        users.record_login(
+            ada.id(),
+            micros(now()),
+            None,
+            &dropped,
+            &event(AuditAction::LoggedIn, &ada),
+        ),
+    )
+    .await;
+    assert!(gone.is_err(), "the write waited for the other writer");
+    holder.commit().await.unwrap();
+
+    // The next write on the same connection works (it would fail, or wait out the busy
+    // timeout, if that connection had been left inside a transaction).
+    let next = session(&ada, &format!("next-secret-{index}"));
+    users
+        .record_login(
+            ada.id(),
+            micros(now()),
+            None,
+            &next,
+            &event(AuditAction::LoggedIn, &ada),
+        )
+        .await
+        .unwrap();
+    let sessions = database.sessions();
+    assert!(
+        sessions
+            .find_by_secret(&SecretHash::new(format!("next-secret-{index}")))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The dropped write happened whole or not at all: its session and its event together.
+    let dropped_session = sessions
+        .find_by_secret(&SecretHash::new(format!("dropped-secret-{index}")))
+        .await
+        .unwrap();
+    let logins = audit_actions(database, ada.id())
+        .await
+        .into_iter()
+        .filter(|action| *action == AuditAction::LoggedIn)
+        .count();
+    assert_eq!(logins, 1 + usize::from(dropped_session.is_some()));
 }
 
 async fn change_password_revokes_every_session_but_the_replacement(database: TestDb) {
