@@ -34,7 +34,7 @@ mod audit;
 mod batch;
 mod connect;
 mod entities;
-mod login_connection;
+mod login_connections;
 mod rows;
 mod seed;
 mod sessions;

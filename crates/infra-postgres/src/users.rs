@@ -1,7 +1,7 @@
 //! [`PgUserRepository`]: accounts, their login counters, and the administrators' listing.
 
 use crate::entities::{sessions, users};
-use crate::login_connection::LoginConnection;
+use crate::login_connections::LoginConnections;
 use crate::rows::{
     self, db, db_error, insert_event, insert_row, insert_session, timestamp, user_row,
     violates_unique,
@@ -34,25 +34,25 @@ const COUNTS_TABLE: &str = "user_counts";
 #[derive(Debug, Clone)]
 pub struct PgUserRepository {
     connection: DatabaseConnection,
-    /// SQLite only: where logins read their account and are recorded (see
-    /// [`LoginConnection`]).
-    login_connection: Option<Arc<LoginConnection>>,
+    /// SQLite only: where accounts are read by email and logins recorded (see
+    /// [`LoginConnections`]).
+    login_connections: Option<Arc<LoginConnections>>,
 }
 
 impl PgUserRepository {
     /// A repository over `connection`'s pool. On SQLite with a pool of more than one
-    /// connection, it opens one more of its own at the first login, for the logins' reads by
-    /// email and their writes.
+    /// connection, it opens two more of its own at their first use: one reads accounts by
+    /// email, the other records logins.
     pub fn new(connection: DatabaseConnection) -> Self {
-        let login_connection = match &connection.inner {
+        let login_connections = match &connection.inner {
             DatabaseConnectionType::SqlxSqlitePoolConnection(_) => Some(Arc::new(
-                LoginConnection::new(connection.get_sqlite_connection_pool().clone()),
+                LoginConnections::new(connection.get_sqlite_connection_pool().clone()),
             )),
             _ => None,
         };
         Self {
             connection,
-            login_connection,
+            login_connections,
         }
     }
 
@@ -152,21 +152,23 @@ fn login_values(
     ]
 }
 
-/// [`RECORD_LOGIN_SQLITE`] on `connection`: one round trip to the connection's thread
+/// [`RECORD_LOGIN_SQLITE`] on `connections`: one round trip to the connection's thread
 /// instead of five (and the five would hold SQLite's one write lock across as many hand-offs
 /// between threads, which under a login flood wait for a core while other writers sleep in
 /// SQLite's busy handler).
 ///
 /// It runs in a task of its own so that it always finishes: a caller that goes away midway
-/// (a client that disconnects) must not leave the connection inside the transaction.
+/// (a client that disconnects, a request that times out) must not leave the connection inside
+/// the transaction. Such a login is then recorded whole, session and audit event included,
+/// though its tokens reach no one.
 async fn record_login_in_one_round_trip(
-    connection: Arc<LoginConnection>,
+    connections: Arc<LoginConnections>,
     values: Vec<Value>,
     id: UserId,
 ) -> Result<(), UnexpectedError> {
     const CONTEXT: &str = "recording a login";
     let written =
-        tokio::spawn(async move { connection.write(RECORD_LOGIN_SQLITE, Values(values)).await })
+        tokio::spawn(async move { connections.write(RECORD_LOGIN_SQLITE, Values(values)).await })
             .await
             .map_err(|error| UnexpectedError::internal(CONTEXT, error))?
             .map_err(|error| {
@@ -179,10 +181,10 @@ async fn record_login_in_one_round_trip(
     }
 }
 
-/// [`UserRepository::find_by_email`] on SQLite's [`LoginConnection`], in a task of its own so
-/// that it always finishes (see [`LoginConnection`]).
+/// [`UserRepository::find_by_email`] on SQLite's [`LoginConnections`], in a task of its own so
+/// that it always finishes.
 async fn find_by_email_on(
-    connection: Arc<LoginConnection>,
+    connections: Arc<LoginConnections>,
     email: &Email,
 ) -> Result<Option<User>, UnexpectedError> {
     const CONTEXT: &str = "finding a user by email";
@@ -191,7 +193,7 @@ async fn find_by_email_on(
         .from(users::Entity)
         .and_where(Expr::col((users::Entity, users::Column::Email)).eq(email.as_str()))
         .build(SqliteQueryBuilder);
-    let found = tokio::spawn(async move { connection.read(sql, values).await })
+    let found = tokio::spawn(async move { connections.read(sql, values).await })
         .await
         .map_err(|error| UnexpectedError::internal(CONTEXT, error))?
         .map_err(|error| {
@@ -283,8 +285,8 @@ impl UserRepository for PgUserRepository {
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UnexpectedError> {
-        if let Some(connection) = &self.login_connection {
-            return find_by_email_on(connection.clone(), email).await;
+        if let Some(connections) = &self.login_connections {
+            return find_by_email_on(connections.clone(), email).await;
         }
         users::Entity::find()
             .filter(users::Column::Email.eq(email.as_str()))
@@ -413,9 +415,9 @@ impl UserRepository for PgUserRepository {
     ) -> Result<(), UnexpectedError> {
         let backend = self.backend();
         let values = login_values(backend, id, at, rehashed.as_ref(), session, event);
-        match (&self.login_connection, backend) {
-            (Some(connection), _) => {
-                record_login_in_one_round_trip(connection.clone(), values, id).await
+        match (&self.login_connections, backend) {
+            (Some(connections), _) => {
+                record_login_in_one_round_trip(connections.clone(), values, id).await
             }
             (None, DbBackend::Postgres) => self.record_login_in_one_statement(values, id).await,
             (None, _) => Err(UnexpectedError::unavailable(

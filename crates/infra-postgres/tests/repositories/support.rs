@@ -70,10 +70,15 @@ impl TestDb {
     /// The users adapter over a pool of its own with one connection: whatever state a write
     /// leaves that connection in, the next write on this adapter meets it.
     pub(crate) async fn users_on_one_connection(&self) -> PgUserRepository {
-        let options = PoolOptions {
+        self.users_with(PoolOptions {
             max_connections: 1,
             ..pool_options()
-        };
+        })
+        .await
+    }
+
+    /// The users adapter over a pool of its own, opened with `options`.
+    pub(crate) async fn users_with(&self, options: PoolOptions) -> PgUserRepository {
         let connection = connect(&self.url, &options)
             .await
             .unwrap_or_else(|error| panic!("connecting to {}: {error}", self.url));

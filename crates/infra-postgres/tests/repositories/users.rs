@@ -8,7 +8,7 @@ use domain::ports::{AuditLog, SaveUserError, SessionRepository, UserRepository};
 use domain::{
     AuditAction, AuditQuery, FullName, PasswordHash, Role, SecretHash, UnexpectedKind, User, UserId,
 };
-use infra_postgres::PgUserRepository;
+use infra_postgres::{PgUserRepository, PoolOptions};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use std::sync::Arc;
 use time::Duration;
@@ -27,6 +27,7 @@ on_both_backends!(
     record_login_of_an_unknown_user_is_an_internal_error_and_writes_nothing,
     a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connection_usable,
     a_login_write_whose_caller_goes_away_is_whole_or_absent_and_leaves_its_connection_usable,
+    a_read_by_email_sees_what_every_connection_committed,
     change_password_revokes_every_session_but_the_replacement,
     a_corrupt_row_is_an_internal_error_not_a_panic,
 );
@@ -559,6 +560,157 @@ async fn leave_a_login_write_midway(database: &TestDb, users: &PgUserRepository,
         .filter(|action| *action == AuditAction::LoggedIn)
         .count();
     assert_eq!(logins, 1 + usize::from(dropped_session.is_some()));
+}
+
+async fn a_read_by_email_sees_what_every_connection_committed(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let users = database.users();
+    let address = email("ada@example.com");
+    // On SQLite the reads by email have a connection of their own: read once, it has
+    // cached ada's pages, which the writes below, on other connections, make stale.
+    assert_eq!(
+        users.find_by_email(&address).await.unwrap(),
+        Some(ada.clone())
+    );
+
+    let deactivated = User::restore(domain::UserRecord {
+        is_active: false,
+        updated_at: micros(now() + Duration::seconds(1)),
+        ..record(&ada)
+    });
+    users
+        .update(
+            &deactivated,
+            true,
+            &event(AuditAction::ActivationToggled, &ada),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        users.find_by_email(&address).await.unwrap(),
+        Some(deactivated.clone())
+    );
+
+    let rehashed = PasswordHash::new("$argon2id$v=19$m=7168,t=5,p=1$bmV3c2FsdA$bmV3aGFzaA");
+    let at = micros(now() + Duration::seconds(2));
+    users
+        .change_password(
+            ada.id(),
+            &rehashed,
+            at,
+            &session(&ada, "changed-secret"),
+            &event(AuditAction::PasswordChanged, &ada),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        users
+            .find_by_email(&address)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash(),
+        &rehashed
+    );
+
+    // And what the logins' own write connection recorded.
+    users
+        .record_login(
+            ada.id(),
+            at,
+            None,
+            &session(&ada, "login-secret"),
+            &event(AuditAction::LoggedIn, &ada),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        users
+            .find_by_email(&address)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_login(),
+        Some(at)
+    );
+}
+
+/// SQLite only: PostgreSQL has no busy timeout (its writers wait for each other's row locks).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_write_that_finds_sqlite_busy_writes_nothing_and_leaves_its_connection_usable() {
+    crate::support::run(crate::support::Backend::Sqlite, |database| async move {
+        let options = PoolOptions {
+            sqlite_busy_timeout: std::time::Duration::from_millis(100),
+            ..crate::support::pool_options()
+        };
+        let on_own_connection = database.users_with(options.clone()).await;
+        let on_one_connection = database
+            .users_with(PoolOptions {
+                max_connections: 1,
+                ..options
+            })
+            .await;
+        for (index, users) in [on_own_connection, on_one_connection]
+            .into_iter()
+            .enumerate()
+        {
+            let ada = user(&format!("ada{index}@example.com"), "Ada Lovelace");
+            insert(&database, &ada).await;
+            // Another writer holds SQLite's write lock past the busy timeout.
+            let holder = database.connection.begin().await.unwrap();
+            holder
+                .execute_raw(Statement::from_sql_and_values(
+                    database.backend(),
+                    "UPDATE users SET failed_logins = failed_logins WHERE id = $1",
+                    [ada.id().as_uuid().into()],
+                ))
+                .await
+                .unwrap();
+            let busy = session(&ada, &format!("busy-secret-{index}"));
+            let error = users
+                .record_login(
+                    ada.id(),
+                    micros(now()),
+                    None,
+                    &busy,
+                    &event(AuditAction::LoggedIn, &ada),
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(error.kind(), UnexpectedKind::Unavailable, "{error}");
+            holder.commit().await.unwrap();
+
+            let next = session(&ada, &format!("next-secret-{index}"));
+            users
+                .record_login(
+                    ada.id(),
+                    micros(now()),
+                    None,
+                    &next,
+                    &event(AuditAction::LoggedIn, &ada),
+                )
+                .await
+                .unwrap();
+            let sessions = database.sessions();
+            assert!(
+                sessions
+                    .find_by_secret(&SecretHash::new(format!("busy-secret-{index}")))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert_eq!(
+                audit_actions(&database, ada.id())
+                    .await
+                    .into_iter()
+                    .filter(|action| *action == AuditAction::LoggedIn)
+                    .count(),
+                1
+            );
+        }
+    })
+    .await;
 }
 
 async fn change_password_revokes_every_session_but_the_replacement(database: TestDb) {
