@@ -169,26 +169,35 @@ impl UserRepository for Memory {
     async fn record_login(
         &self,
         id: UserId,
+        verified: &PasswordHash,
         at: OffsetDateTime,
         rehashed: Option<PasswordHash>,
         session: &Session,
         event: &AuditEvent,
-    ) -> Result<(), UnexpectedError> {
+    ) -> Result<bool, UnexpectedError> {
         let mut tables = self.tables()?;
-        if let Some(user) = tables.users.get(&id).cloned() {
-            let user = with_user_fields(&user, |record| {
-                record.last_login = Some(at);
-                record.failed_logins = 0;
-                record.locked_until = None;
-                if let Some(hash) = rehashed {
-                    record.password_hash = hash;
-                }
-            });
-            tables.users.insert(id, user);
-        }
+        // Only the account as the password was checked against: still there, still active,
+        // with the same hash.
+        let Some(user) = tables
+            .users
+            .get(&id)
+            .filter(|user| user.is_active() && user.password_hash() == verified)
+            .cloned()
+        else {
+            return Ok(false);
+        };
+        let user = with_user_fields(&user, |record| {
+            record.last_login = Some(at);
+            record.failed_logins = 0;
+            record.locked_until = None;
+            if let Some(hash) = rehashed {
+                record.password_hash = hash;
+            }
+        });
+        tables.users.insert(id, user);
         tables.sessions.insert(session.id, session.clone());
         tables.audit.push(event.clone());
-        Ok(())
+        Ok(true)
     }
 
     async fn change_password(

@@ -91,18 +91,23 @@ pub trait UserRepository: Send + Sync {
 
     /// After a successful login: sets `last_login` to `at`, clears the failure count and lock,
     /// stores `rehashed` when the hasher asked for new parameters, inserts `session`, and
-    /// records `event`. One transaction.
+    /// records `event`. One transaction, and only if the account still exists, is still
+    /// active and still has `verified`, the hash the password was checked against: returns
+    /// `false`, having written nothing, when the password was changed or the account
+    /// deactivated or deleted while the login was being checked (a session opened after a
+    /// password change revoked every session would otherwise outlive it).
     ///
     /// # Errors
     /// `UnexpectedError` when storage fails.
     async fn record_login(
         &self,
         id: UserId,
+        verified: &PasswordHash,
         at: OffsetDateTime,
         rehashed: Option<PasswordHash>,
         session: &Session,
         event: &AuditEvent,
-    ) -> Result<(), UnexpectedError>;
+    ) -> Result<bool, UnexpectedError>;
 
     /// Stores the new password `hash`, revokes every session of the user at `at`, inserts
     /// `replacement` (the caller's session continues under a new id), and records `event`.

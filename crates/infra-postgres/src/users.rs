@@ -68,8 +68,7 @@ impl PgUserRepository {
     async fn record_login_in_one_statement(
         &self,
         values: Vec<Value>,
-        id: UserId,
-    ) -> Result<(), UnexpectedError> {
+    ) -> Result<bool, UnexpectedError> {
         let statement =
             Statement::from_sql_and_values(DbBackend::Postgres, RECORD_LOGIN_POSTGRES, values);
         let inserted = self
@@ -77,20 +76,19 @@ impl PgUserRepository {
             .execute_raw(statement)
             .await
             .map_err(db("recording a login"))?;
-        if inserted.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(no_such_user(id))
-        }
+        Ok(inserted.rows_affected() == 1)
     }
 }
 
-/// The login's writes on PostgreSQL, one statement; its parameters are [`login_values`].
+/// The login's writes on PostgreSQL, one statement; its parameters are [`login_values`]. The
+/// update matches only the account as the password was checked against (still active, same
+/// hash), and the inserts follow it, so a login that raced a password change, a deactivation
+/// or a deletion writes nothing.
 const RECORD_LOGIN_POSTGRES: &str = "WITH logged_in AS (
          UPDATE users
          SET last_login = $1, failed_logins = 0, locked_until = NULL, updated_at = $1,
              password_hash = COALESCE($2, password_hash)
-         WHERE id = $3
+         WHERE id = $3 AND is_active AND password_hash = $20
          RETURNING id
      ), opened AS (
          INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,
@@ -104,12 +102,13 @@ const RECORD_LOGIN_POSTGRES: &str = "WITH logged_in AS (
 /// The login's writes on SQLite, which has no writing `WITH`: one transaction of five
 /// statements, sent to the connection's thread as one command (sqlx binds `$n` by number
 /// across them). Each insert happens only if the statement before it changed one row
-/// (`changes()`), so when no user has `id` nothing is written and no row comes back.
+/// (`changes()`), so when the update matches nothing (as on PostgreSQL) nothing is written
+/// and no row comes back.
 const RECORD_LOGIN_SQLITE: &str = "BEGIN IMMEDIATE;
      UPDATE users
      SET last_login = $1, failed_logins = 0, locked_until = NULL, updated_at = $1,
          password_hash = COALESCE($2, password_hash)
-     WHERE id = $3;
+     WHERE id = $3 AND is_active AND password_hash = $20;
      INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,
                            expires_at, revoked_at, user_agent, ip)
      SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1;
@@ -123,6 +122,7 @@ const RECORD_LOGIN_SQLITE: &str = "BEGIN IMMEDIATE;
 fn login_values(
     backend: DbBackend,
     id: UserId,
+    verified: &PasswordHash,
     at: OffsetDateTime,
     rehashed: Option<&PasswordHash>,
     session: &Session,
@@ -149,6 +149,7 @@ fn login_values(
         event.target.map(|target| target.as_uuid()).into(),
         event.ip.map(|ip| ip.to_string()).into(),
         rows::event_details(event).into(),
+        verified.as_str().into(),
     ]
 }
 
@@ -164,8 +165,7 @@ fn login_values(
 async fn record_login_in_one_round_trip(
     connections: Arc<LoginConnections>,
     values: Vec<Value>,
-    id: UserId,
-) -> Result<(), UnexpectedError> {
+) -> Result<bool, UnexpectedError> {
     const CONTEXT: &str = "recording a login";
     let written =
         tokio::spawn(async move { connections.write(RECORD_LOGIN_SQLITE, Values(values)).await })
@@ -174,11 +174,7 @@ async fn record_login_in_one_round_trip(
             .map_err(|error| {
                 db_error(CONTEXT, DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error))))
             })?;
-    if written == 1 {
-        Ok(())
-    } else {
-        Err(no_such_user(id))
-    }
+    Ok(written == 1)
 }
 
 /// [`UserRepository::find_by_email`] on SQLite's [`LoginConnections`], in a task of its own so
@@ -408,18 +404,19 @@ impl UserRepository for PgUserRepository {
     async fn record_login(
         &self,
         id: UserId,
+        verified: &PasswordHash,
         at: OffsetDateTime,
         rehashed: Option<PasswordHash>,
         session: &Session,
         event: &AuditEvent,
-    ) -> Result<(), UnexpectedError> {
+    ) -> Result<bool, UnexpectedError> {
         let backend = self.backend();
-        let values = login_values(backend, id, at, rehashed.as_ref(), session, event);
+        let values = login_values(backend, id, verified, at, rehashed.as_ref(), session, event);
         match (&self.login_connections, backend) {
             (Some(connections), _) => {
-                record_login_in_one_round_trip(connections.clone(), values, id).await
+                record_login_in_one_round_trip(connections.clone(), values).await
             }
-            (None, DbBackend::Postgres) => self.record_login_in_one_statement(values, id).await,
+            (None, DbBackend::Postgres) => self.record_login_in_one_statement(values).await,
             (None, _) => Err(UnexpectedError::unavailable(
                 "recording a login",
                 format!("no {backend:?} pool to write to"),

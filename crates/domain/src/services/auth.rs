@@ -211,7 +211,9 @@ impl AuthService {
     ///
     /// An unknown email still costs one password verification, so timing does not reveal
     /// which emails exist; a deactivated account is only reported after a correct password;
-    /// consecutive failures lock the account (see [`crate::LockoutPolicy`]).
+    /// consecutive failures lock the account (see [`crate::LockoutPolicy`]). A password
+    /// changed, or an account deactivated, while the password was being checked refuses the
+    /// login: the session opens only on the account as it was checked.
     ///
     /// # Errors
     /// See [`LogInError`].
@@ -280,10 +282,27 @@ impl AuthService {
             .by(user.id())
             .on(user.id())
             .with("session", session.id.to_string());
-        ports
+        let recorded = ports
             .users
-            .record_login(user.id(), now, rehashed.clone(), &session, &event)
+            .record_login(
+                user.id(),
+                user.password_hash(),
+                now,
+                rehashed.clone(),
+                &session,
+                &event,
+            )
             .await?;
+        if !recorded {
+            // The password changed, or the account was deactivated or deleted, while this
+            // password was being checked against the hash read before: it no longer opens it.
+            let event = AuditEvent::new(AuditAction::LoginFailed, now, client)
+                .by(user.id())
+                .on(user.id())
+                .with("reason", "changed_during_login");
+            ports.audit.record(&event).await?;
+            return Err(LogInError::InvalidCredentials);
+        }
         let user = user.with_login(now, rehashed);
         let tokens = self.core.token_pair(&user, &session, refresh, now)?;
         Ok(SignedIn { user, tokens })
@@ -792,8 +811,9 @@ mod tests {
         mocks
             .users
             .expect_record_login()
-            .withf(move |user_id, at, rehashed, session, event| {
+            .withf(move |user_id, verified, at, rehashed, session, event| {
                 *user_id == id
+                    && verified.as_str() == "stored-hash"
                     && *at == now()
                     && rehashed.is_none()
                     && session.user_id == id
@@ -801,7 +821,7 @@ mod tests {
                     && event.action == AuditAction::LoggedIn
             })
             .times(1)
-            .returning(|_, _, _, _, _| Ok(()));
+            .returning(|_, _, _, _, _, _| Ok(true));
         let signed_in =
             block_on(service(mocks).log_in(log_in_input("ADA@example.com", STRONG), &client()))
                 .unwrap();
@@ -829,17 +849,48 @@ mod tests {
         mocks
             .users
             .expect_record_login()
-            .withf(|_, _, rehashed, _, _| {
+            .withf(|_, _, _, rehashed, _, _| {
                 rehashed
                     .as_ref()
                     .is_some_and(|hash| hash.as_str() == "rehashed")
             })
             .times(1)
-            .returning(|_, _, _, _, _| Ok(()));
+            .returning(|_, _, _, _, _, _| Ok(true));
         let signed_in =
             block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
                 .unwrap();
         assert_eq!(signed_in.user.password_hash().as_str(), "rehashed");
+    }
+
+    #[test]
+    fn a_log_in_whose_account_changed_while_checked_opens_nothing() {
+        let mut mocks = Mocks::new();
+        let account = user("ada@example.com", Role::User);
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(account.clone())));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        mocks.hasher.expect_needs_rehash().returning(|_| false);
+        // The password changed (or the account was deactivated) during the verification.
+        mocks
+            .users
+            .expect_record_login()
+            .times(1)
+            .returning(|_, _, _, _, _, _| Ok(false));
+        mocks
+            .audit
+            .expect_record()
+            .withf(|event| {
+                event.action == AuditAction::LoginFailed
+                    && event.details["reason"] == "changed_during_login"
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
+                .unwrap_err();
+        assert!(matches!(error, LogInError::InvalidCredentials));
     }
 
     #[test]

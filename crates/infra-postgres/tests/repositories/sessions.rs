@@ -293,24 +293,30 @@ async fn revoke_all_revokes_only_that_users_unrevoked_sessions(database: TestDb)
     users
         .record_login(
             ada.id(),
+            ada.password_hash(),
             now(),
             None,
             &laptop,
             &event(AuditAction::LoggedIn, &ada),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
     let tablet = session(&ada, "tablet");
     users
         .record_login(
             ada.id(),
+            ada.password_hash(),
             now(),
             None,
             &tablet,
             &event(AuditAction::LoggedIn, &ada),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
     let earlier = now();
     sessions
         .revoke(
@@ -359,26 +365,32 @@ async fn list_live_returns_unrevoked_unexpired_sessions_most_recently_used_first
         users
             .record_login(
                 ada.id(),
+                ada.password_hash(),
                 start,
                 None,
                 &session,
                 &event(AuditAction::LoggedIn, &ada),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .then_some(())
+            .expect("the login is recorded");
     }
     let mut expired = session(&ada, "expired");
     expired.expires_at = micros(start - Duration::seconds(1));
     users
         .record_login(
             ada.id(),
+            ada.password_hash(),
             start,
             None,
             &expired,
             &event(AuditAction::LoggedIn, &ada),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
     sessions
         .revoke(
             opened[2].id,
@@ -476,13 +488,16 @@ async fn find_with_user_reads_each_column_into_its_own_field(database: TestDb) {
         .users()
         .record_login(
             ada.id(),
+            ada.password_hash(),
             now(),
             None,
             &stored,
             &event(AuditAction::LoggedIn, &ada),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
     database
         .raw(
             "UPDATE users SET date_joined = '2020-01-01T01:01:01.000001Z', \

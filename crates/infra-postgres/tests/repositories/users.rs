@@ -24,7 +24,7 @@ on_both_backends!(
     failed_logins_count_up_and_ten_concurrent_failures_all_count,
     lock_refuses_logins_until_a_time_and_records_its_event,
     record_login_resets_the_counters_stores_the_rehash_and_opens_a_session,
-    record_login_of_an_unknown_user_is_an_internal_error_and_writes_nothing,
+    record_login_writes_nothing_for_an_account_changed_while_the_login_was_checked,
     a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connection_usable,
     a_login_write_whose_caller_goes_away_is_whole_or_absent_and_leaves_its_connection_usable,
     a_read_by_email_sees_what_every_connection_committed,
@@ -351,13 +351,16 @@ async fn record_login_resets_the_counters_stores_the_rehash_and_opens_a_session(
     users
         .record_login(
             ada.id(),
+            ada.password_hash(),
             at,
             Some(rehashed.clone()),
             &login_session,
             &event(AuditAction::LoggedIn, &ada),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
 
     let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
     assert_eq!(stored.last_login(), Some(at));
@@ -377,13 +380,16 @@ async fn record_login_resets_the_counters_stores_the_rehash_and_opens_a_session(
     users
         .record_login(
             ada.id(),
+            &rehashed,
             at,
             None,
             &session(&ada, "second-login"),
             &event(AuditAction::LoggedIn, &ada),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
     let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
     assert_eq!(stored.password_hash(), &rehashed);
     assert_eq!(
@@ -396,30 +402,62 @@ async fn record_login_resets_the_counters_stores_the_rehash_and_opens_a_session(
     );
 }
 
-async fn record_login_of_an_unknown_user_is_an_internal_error_and_writes_nothing(database: TestDb) {
+async fn record_login_writes_nothing_for_an_account_changed_while_the_login_was_checked(
+    database: TestDb,
+) {
+    let users = database.users();
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let grace = User::restore(domain::UserRecord {
+        is_active: false,
+        ..record(&user("grace@example.com", "Grace Hopper"))
+    });
+    insert(&database, &grace).await;
     let ghost = user("ghost@example.com", "Nobody");
-    let ghost_session = session(&ghost, "ghost-secret");
-    let error = database
-        .users()
-        .record_login(
-            ghost.id(),
-            now(),
-            None,
-            &ghost_session,
-            &event(AuditAction::LoggedIn, &ghost),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(error.kind(), UnexpectedKind::Internal);
-    assert!(
-        database
-            .sessions()
-            .find_by_secret(&SecretHash::new("ghost-secret"))
+    let rehashed = PasswordHash::new("$argon2id$v=19$m=7168,t=5,p=1$bmV3c2FsdA$bmV3aGFzaA");
+    // Ada's password changed meanwhile: what was verified is no longer her hash. Grace was
+    // deactivated meanwhile. The ghost was deleted meanwhile.
+    let stale = PasswordHash::new("$argon2id$v=19$m=7168,t=5,p=1$b2xkc2FsdA$b2xkaGFzaA");
+    let attempts = [
+        (&ada, &stale, "ada-secret"),
+        (&grace, grace.password_hash(), "grace-secret"),
+        (&ghost, ghost.password_hash(), "ghost-secret"),
+    ];
+    for (account, verified, secret) in attempts {
+        let recorded = users
+            .record_login(
+                account.id(),
+                verified,
+                micros(now()),
+                Some(rehashed.clone()),
+                &session(account, secret),
+                &event(AuditAction::LoggedIn, account),
+            )
             .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(audit_actions(&database, ghost.id()).await.is_empty());
+            .unwrap();
+        assert!(!recorded, "{secret}");
+        assert!(
+            database
+                .sessions()
+                .find_by_secret(&SecretHash::new(secret))
+                .await
+                .unwrap()
+                .is_none(),
+            "{secret}"
+        );
+        assert!(
+            !audit_actions(&database, account.id())
+                .await
+                .contains(&AuditAction::LoggedIn),
+            "{secret}"
+        );
+    }
+    for unchanged in [&ada, &grace] {
+        assert_eq!(
+            users.find_by_id(unchanged.id()).await.unwrap().as_ref(),
+            Some(unchanged)
+        );
+    }
 }
 
 async fn a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connection_usable(
@@ -442,6 +480,7 @@ async fn fail_a_login_write_midway(database: &TestDb, users: &PgUserRepository, 
     let error = users
         .record_login(
             ada.id(),
+            ada.password_hash(),
             micros(now() + Duration::seconds(1)),
             Some(rehashed.clone()),
             &clash,
@@ -466,13 +505,16 @@ async fn fail_a_login_write_midway(database: &TestDb, users: &PgUserRepository, 
     users
         .record_login(
             ada.id(),
+            ada.password_hash(),
             micros(now() + Duration::seconds(2)),
             None,
             &next,
             &event(AuditAction::LoggedIn, &ada),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
     database
         .users()
         .record_failed_login(ada.id(), &event(AuditAction::LoginFailed, &ada))
@@ -518,6 +560,7 @@ async fn leave_a_login_write_midway(database: &TestDb, users: &PgUserRepository,
         std::time::Duration::from_millis(300),
         users.record_login(
             ada.id(),
+            ada.password_hash(),
             micros(now()),
             None,
             &dropped,
@@ -534,13 +577,16 @@ async fn leave_a_login_write_midway(database: &TestDb, users: &PgUserRepository,
     users
         .record_login(
             ada.id(),
+            ada.password_hash(),
             micros(now()),
             None,
             &next,
             &event(AuditAction::LoggedIn, &ada),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
     let sessions = database.sessions();
     assert!(
         sessions
@@ -574,10 +620,43 @@ async fn a_read_by_email_sees_what_every_connection_committed(database: TestDb) 
         Some(ada.clone())
     );
 
+    // What the logins' own write connection recorded.
+    let at = micros(now() + Duration::seconds(1));
+    users
+        .record_login(
+            ada.id(),
+            ada.password_hash(),
+            at,
+            None,
+            &session(&ada, "login-secret"),
+            &event(AuditAction::LoggedIn, &ada),
+        )
+        .await
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
+    let logged_in = users.find_by_email(&address).await.unwrap().unwrap();
+    assert_eq!(logged_in.last_login(), Some(at));
+
+    // What the pool wrote.
+    let rehashed = PasswordHash::new("$argon2id$v=19$m=7168,t=5,p=1$bmV3c2FsdA$bmV3aGFzaA");
+    users
+        .change_password(
+            ada.id(),
+            &rehashed,
+            micros(now() + Duration::seconds(2)),
+            &session(&ada, "changed-secret"),
+            &event(AuditAction::PasswordChanged, &ada),
+        )
+        .await
+        .unwrap();
+    let changed = users.find_by_email(&address).await.unwrap().unwrap();
+    assert_eq!(changed.password_hash(), &rehashed);
+
     let deactivated = User::restore(domain::UserRecord {
         is_active: false,
-        updated_at: micros(now() + Duration::seconds(1)),
-        ..record(&ada)
+        updated_at: micros(now() + Duration::seconds(3)),
+        ..record(&changed)
     });
     users
         .update(
@@ -589,50 +668,7 @@ async fn a_read_by_email_sees_what_every_connection_committed(database: TestDb) 
         .unwrap();
     assert_eq!(
         users.find_by_email(&address).await.unwrap(),
-        Some(deactivated.clone())
-    );
-
-    let rehashed = PasswordHash::new("$argon2id$v=19$m=7168,t=5,p=1$bmV3c2FsdA$bmV3aGFzaA");
-    let at = micros(now() + Duration::seconds(2));
-    users
-        .change_password(
-            ada.id(),
-            &rehashed,
-            at,
-            &session(&ada, "changed-secret"),
-            &event(AuditAction::PasswordChanged, &ada),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        users
-            .find_by_email(&address)
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash(),
-        &rehashed
-    );
-
-    // And what the logins' own write connection recorded.
-    users
-        .record_login(
-            ada.id(),
-            at,
-            None,
-            &session(&ada, "login-secret"),
-            &event(AuditAction::LoggedIn, &ada),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        users
-            .find_by_email(&address)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_login(),
-        Some(at)
+        Some(deactivated)
     );
 }
 
@@ -671,6 +707,7 @@ async fn a_login_write_that_finds_sqlite_busy_writes_nothing_and_leaves_its_conn
             let error = users
                 .record_login(
                     ada.id(),
+                    ada.password_hash(),
                     micros(now()),
                     None,
                     &busy,
@@ -685,13 +722,16 @@ async fn a_login_write_that_finds_sqlite_busy_writes_nothing_and_leaves_its_conn
             users
                 .record_login(
                     ada.id(),
+                    ada.password_hash(),
                     micros(now()),
                     None,
                     &next,
                     &event(AuditAction::LoggedIn, &ada),
                 )
                 .await
-                .unwrap();
+                .unwrap()
+                .then_some(())
+                .expect("the login is recorded");
             let sessions = database.sessions();
             assert!(
                 sessions
@@ -721,13 +761,16 @@ async fn change_password_revokes_every_session_but_the_replacement(database: Tes
     users
         .record_login(
             ada.id(),
+            ada.password_hash(),
             now(),
             None,
             &laptop,
             &event(AuditAction::LoggedIn, &ada),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .then_some(())
+        .expect("the login is recorded");
     let grace = user("grace@example.com", "Grace Hopper");
     let bystander = insert_with_session(&database, &grace, "grace-secret").await;
 
