@@ -64,7 +64,8 @@ impl PgUserRepository {
     /// the audit event in one statement, which is atomic by itself. That is one round trip
     /// instead of five (`BEGIN`, `UPDATE`, two `INSERT`s, `COMMIT`), each of which cost
     /// PostgreSQL and the server CPU that a login flood takes from the password hashing.
-    /// The inserts read the update's `RETURNING`, so when no user has `id` nothing is written.
+    /// The inserts read the update's `RETURNING`, so when the update matches nothing (no
+    /// active account with `id` still holds the verified hash) nothing is written.
     async fn record_login_in_one_statement(
         &self,
         values: Vec<Value>,

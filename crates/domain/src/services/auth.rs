@@ -55,7 +55,8 @@ pub enum SignUpError {
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LogInError {
-    /// Unknown email or wrong password: deliberately one answer for both.
+    /// Unknown email or wrong password (or a password changed while it was being checked):
+    /// deliberately one answer for all.
     #[error("wrong email or password")]
     InvalidCredentials,
     /// Too many consecutive failures: try again after `retry_after`.
@@ -211,9 +212,10 @@ impl AuthService {
     ///
     /// An unknown email still costs one password verification, so timing does not reveal
     /// which emails exist; a deactivated account is only reported after a correct password;
-    /// consecutive failures lock the account (see [`crate::LockoutPolicy`]). A password
-    /// changed, or an account deactivated, while the password was being checked refuses the
-    /// login: the session opens only on the account as it was checked.
+    /// consecutive failures lock the account (see [`crate::LockoutPolicy`]). The session opens
+    /// only on the account as the password was checked: when it changed meanwhile, the
+    /// password is checked once more against it as it is now (a concurrent login may only have
+    /// re-hashed it), and a changed password or a deactivation refuses the login.
     ///
     /// # Errors
     /// See [`LogInError`].
@@ -272,30 +274,81 @@ impl AuthService {
             return Err(LogInError::Deactivated);
         }
 
-        let rehashed = if ports.hasher.needs_rehash(user.password_hash()) {
-            Some(ports.hasher.hash(&input.password).await?)
-        } else {
-            None
-        };
-        let (session, refresh) = self.core.open_session(&user, now, client.clone());
-        let event = AuditEvent::new(AuditAction::LoggedIn, now, client)
-            .by(user.id())
-            .on(user.id())
-            .with("session", session.id.to_string());
-        let recorded = ports
-            .users
-            .record_login(
-                user.id(),
-                user.password_hash(),
-                now,
-                rehashed.clone(),
-                &session,
-                &event,
-            )
-            .await?;
-        if !recorded {
-            // The password changed, or the account was deactivated or deleted, while this
-            // password was being checked against the hash read before: it no longer opens it.
+        self.open_session_as_checked(user, &input.password, now, client)
+            .await
+    }
+
+    /// Records the login of `user`, whose password `password` was verified against the hash
+    /// it was read with, and returns its tokens. When the account changed meanwhile, the
+    /// password is checked once more against the account as it is now (a concurrent login may
+    /// only have re-hashed it); a changed password or a deactivation refuses the login.
+    async fn open_session_as_checked(
+        &self,
+        user: User,
+        password: &PlaintextPassword,
+        now: time::OffsetDateTime,
+        client: &ClientInfo,
+    ) -> Result<SignedIn, LogInError> {
+        let ports = &self.core.ports;
+        let mut user = user;
+        let mut checked_again = false;
+        loop {
+            let rehashed = if ports.hasher.needs_rehash(user.password_hash()) {
+                Some(ports.hasher.hash(password).await?)
+            } else {
+                None
+            };
+            let (session, refresh) = self.core.open_session(&user, now, client.clone());
+            let event = AuditEvent::new(AuditAction::LoggedIn, now, client)
+                .by(user.id())
+                .on(user.id())
+                .with("session", session.id.to_string());
+            let recorded = ports
+                .users
+                .record_login(
+                    user.id(),
+                    user.password_hash(),
+                    now,
+                    rehashed.clone(),
+                    &session,
+                    &event,
+                )
+                .await?;
+            if recorded {
+                let user = user.with_login(now, rehashed);
+                let tokens = self.core.token_pair(&user, &session, refresh, now)?;
+                return Ok(SignedIn { user, tokens });
+            }
+            // The account changed while the password was being checked. A concurrent login
+            // may only have re-hashed the same password, so the password is checked once more
+            // against the account as it is now; a changed password or a deactivation refuses.
+            let current = if checked_again {
+                None
+            } else {
+                ports.users.find_by_id(user.id()).await?
+            };
+            match current {
+                Some(current) if !current.is_active() => {
+                    let event = AuditEvent::new(AuditAction::LoginFailed, now, client)
+                        .by(user.id())
+                        .on(user.id())
+                        .with("reason", "inactive");
+                    ports.audit.record(&event).await?;
+                    return Err(LogInError::Deactivated);
+                }
+                Some(current)
+                    if current.password_hash() != user.password_hash()
+                        && ports
+                            .hasher
+                            .verify(password, current.password_hash())
+                            .await? =>
+                {
+                    user = current;
+                    checked_again = true;
+                    continue;
+                }
+                _ => {}
+            }
             let event = AuditEvent::new(AuditAction::LoginFailed, now, client)
                 .by(user.id())
                 .on(user.id())
@@ -303,9 +356,6 @@ impl AuthService {
             ports.audit.record(&event).await?;
             return Err(LogInError::InvalidCredentials);
         }
-        let user = user.with_login(now, rehashed);
-        let tokens = self.core.token_pair(&user, &session, refresh, now)?;
-        Ok(SignedIn { user, tokens })
     }
 
     /// Rotates a refresh secret: the presented one stops working and a new pair is returned.
@@ -655,6 +705,22 @@ mod tests {
         })
     }
 
+    fn with_hash(user: &User, hash: &str) -> User {
+        User::restore(crate::UserRecord {
+            id: user.id(),
+            email: user.email().clone(),
+            full_name: user.full_name().clone(),
+            role: user.role(),
+            is_active: user.is_active(),
+            password_hash: PasswordHash::new(hash),
+            date_joined: user.date_joined(),
+            last_login: user.last_login(),
+            failed_logins: user.failed_logins(),
+            locked_until: user.locked_until(),
+            updated_at: user.updated_at(),
+        })
+    }
+
     #[test]
     fn log_in_to_a_locked_account_is_refused_without_hashing() {
         let mut mocks = Mocks::new();
@@ -849,10 +915,11 @@ mod tests {
         mocks
             .users
             .expect_record_login()
-            .withf(|_, _, _, rehashed, _, _| {
-                rehashed
-                    .as_ref()
-                    .is_some_and(|hash| hash.as_str() == "rehashed")
+            .withf(|_, verified, _, rehashed, _, _| {
+                verified.as_str() == "stored-hash"
+                    && rehashed
+                        .as_ref()
+                        .is_some_and(|hash| hash.as_str() == "rehashed")
             })
             .times(1)
             .returning(|_, _, _, _, _, _| Ok(true));
@@ -863,21 +930,32 @@ mod tests {
     }
 
     #[test]
-    fn a_log_in_whose_account_changed_while_checked_opens_nothing() {
+    fn a_log_in_whose_password_changed_while_checked_opens_nothing() {
         let mut mocks = Mocks::new();
         let account = user("ada@example.com", Role::User);
+        let id = account.id();
+        let changed = with_hash(&account, "changed-hash");
         mocks
             .users
             .expect_find_by_email()
             .returning(move |_| Ok(Some(account.clone())));
-        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        mocks
+            .hasher
+            .expect_verify()
+            .returning(|_, hash| Ok(hash.as_str() == "stored-hash"));
         mocks.hasher.expect_needs_rehash().returning(|_| false);
-        // The password changed (or the account was deactivated) during the verification.
         mocks
             .users
             .expect_record_login()
+            .withf(|_, verified, _, _, _, _| verified.as_str() == "stored-hash")
             .times(1)
             .returning(|_, _, _, _, _, _| Ok(false));
+        mocks
+            .users
+            .expect_find_by_id()
+            .with(eq(id))
+            .times(1)
+            .returning(move |_| Ok(Some(changed.clone())));
         mocks
             .audit
             .expect_record()
@@ -891,6 +969,87 @@ mod tests {
             block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
                 .unwrap_err();
         assert!(matches!(error, LogInError::InvalidCredentials));
+    }
+
+    #[test]
+    fn a_log_in_that_raced_a_rehash_of_the_same_password_succeeds() {
+        let mut mocks = Mocks::new();
+        let account = user("ada@example.com", Role::User);
+        let rehashed_by_the_other_login = with_hash(&account, "rehashed-hash");
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(account.clone())));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        mocks
+            .hasher
+            .expect_needs_rehash()
+            .returning(|hash| hash.as_str() == "stored-hash");
+        mocks
+            .hasher
+            .expect_hash()
+            .times(1)
+            .returning(|_| Ok(PasswordHash::new("my-rehash")));
+        // First against the hash read, which the other login has just replaced; then against
+        // the replacement, which needs no rehash.
+        mocks
+            .users
+            .expect_record_login()
+            .withf(|_, verified, _, rehashed, _, _| {
+                verified.as_str() == "stored-hash" && rehashed.is_some()
+            })
+            .times(1)
+            .returning(|_, _, _, _, _, _| Ok(false));
+        mocks
+            .users
+            .expect_find_by_id()
+            .times(1)
+            .returning(move |_| Ok(Some(rehashed_by_the_other_login.clone())));
+        mocks
+            .users
+            .expect_record_login()
+            .withf(|_, verified, _, rehashed, _, _| {
+                verified.as_str() == "rehashed-hash" && rehashed.is_none()
+            })
+            .times(1)
+            .returning(|_, _, _, _, _, _| Ok(true));
+        let signed_in =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
+                .unwrap();
+        assert_eq!(signed_in.user.password_hash().as_str(), "rehashed-hash");
+    }
+
+    #[test]
+    fn a_log_in_whose_account_was_deactivated_while_checked_says_so() {
+        let mut mocks = Mocks::new();
+        let account = user("ada@example.com", Role::User);
+        let deactivated = stored(&account, 0, None, false);
+        mocks
+            .users
+            .expect_find_by_email()
+            .returning(move |_| Ok(Some(account.clone())));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        mocks.hasher.expect_needs_rehash().returning(|_| false);
+        mocks
+            .users
+            .expect_record_login()
+            .times(1)
+            .returning(|_, _, _, _, _, _| Ok(false));
+        mocks
+            .users
+            .expect_find_by_id()
+            .times(1)
+            .returning(move |_| Ok(Some(deactivated.clone())));
+        mocks
+            .audit
+            .expect_record()
+            .withf(|event| event.details["reason"] == "inactive")
+            .times(1)
+            .returning(|_| Ok(()));
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
+                .unwrap_err();
+        assert!(matches!(error, LogInError::Deactivated));
     }
 
     #[test]
