@@ -684,6 +684,22 @@ mod tests {
         assert!(matches!(error, LogInError::InvalidCredentials));
     }
 
+    fn record_of(user: &User) -> crate::UserRecord {
+        crate::UserRecord {
+            id: user.id(),
+            email: user.email().clone(),
+            full_name: user.full_name().clone(),
+            role: user.role(),
+            is_active: user.is_active(),
+            password_hash: user.password_hash().clone(),
+            date_joined: user.date_joined(),
+            last_login: user.last_login(),
+            failed_logins: user.failed_logins(),
+            locked_until: user.locked_until(),
+            updated_at: user.updated_at(),
+        }
+    }
+
     fn stored(
         user: &User,
         failed_logins: u32,
@@ -691,33 +707,18 @@ mod tests {
         is_active: bool,
     ) -> User {
         User::restore(crate::UserRecord {
-            id: user.id(),
-            email: user.email().clone(),
-            full_name: user.full_name().clone(),
-            role: user.role(),
             is_active,
-            password_hash: user.password_hash().clone(),
-            date_joined: user.date_joined(),
             last_login: None,
             failed_logins,
             locked_until,
-            updated_at: user.updated_at(),
+            ..record_of(user)
         })
     }
 
     fn with_hash(user: &User, hash: &str) -> User {
         User::restore(crate::UserRecord {
-            id: user.id(),
-            email: user.email().clone(),
-            full_name: user.full_name().clone(),
-            role: user.role(),
-            is_active: user.is_active(),
             password_hash: PasswordHash::new(hash),
-            date_joined: user.date_joined(),
-            last_login: user.last_login(),
-            failed_logins: user.failed_logins(),
-            locked_until: user.locked_until(),
-            updated_at: user.updated_at(),
+            ..record_of(user)
         })
     }
 

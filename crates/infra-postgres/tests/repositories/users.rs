@@ -9,7 +9,7 @@ use domain::{
     AuditAction, AuditQuery, FullName, PasswordHash, Role, SecretHash, UnexpectedKind, User, UserId,
 };
 use infra_postgres::{PgUserRepository, PoolOptions};
-use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
 use std::sync::Arc;
 use time::Duration;
 
@@ -45,6 +45,21 @@ async fn audit_actions(database: &TestDb, target: UserId) -> Vec<AuditAction> {
         .await
         .unwrap();
     slice.events.into_iter().map(|event| event.action).collect()
+}
+
+/// A transaction of another writer that holds `id`'s row (PostgreSQL) or the database's write
+/// lock (SQLite) until it is committed or dropped.
+async fn hold_the_account(database: &TestDb, id: UserId) -> DatabaseTransaction {
+    let holder = database.connection.begin().await.unwrap();
+    holder
+        .execute_raw(Statement::from_sql_and_values(
+            database.backend(),
+            "UPDATE users SET failed_logins = failed_logins WHERE id = $1",
+            [id.as_uuid().into()],
+        ))
+        .await
+        .unwrap();
+    holder
 }
 
 async fn an_inserted_user_is_found_by_id_and_by_email_with_its_first_session_and_event(
@@ -546,15 +561,7 @@ async fn leave_a_login_write_midway(database: &TestDb, users: &PgUserRepository,
     insert(database, &ada).await;
     // Another writer holds the user's row (PostgreSQL) or the database's write lock (SQLite),
     // so the login's write is under way, and waiting, when its caller goes away.
-    let holder = database.connection.begin().await.unwrap();
-    holder
-        .execute_raw(Statement::from_sql_and_values(
-            database.backend(),
-            "UPDATE users SET failed_logins = failed_logins WHERE id = $1",
-            [ada.id().as_uuid().into()],
-        ))
-        .await
-        .unwrap();
+    let holder = hold_the_account(database, ada.id()).await;
     let dropped = session(&ada, &format!("dropped-secret-{index}"));
     let gone = tokio::time::timeout(
         std::time::Duration::from_millis(300),
@@ -694,15 +701,7 @@ async fn a_login_write_that_finds_sqlite_busy_writes_nothing_and_leaves_its_conn
             let ada = user(&format!("ada{index}@example.com"), "Ada Lovelace");
             insert(&database, &ada).await;
             // Another writer holds SQLite's write lock past the busy timeout.
-            let holder = database.connection.begin().await.unwrap();
-            holder
-                .execute_raw(Statement::from_sql_and_values(
-                    database.backend(),
-                    "UPDATE users SET failed_logins = failed_logins WHERE id = $1",
-                    [ada.id().as_uuid().into()],
-                ))
-                .await
-                .unwrap();
+            let holder = hold_the_account(&database, ada.id()).await;
             let busy = session(&ada, &format!("busy-secret-{index}"));
             let error = users
                 .record_login(
