@@ -53,19 +53,7 @@ fn revoke_all_of(tables: &mut Tables, user: UserId, at: OffsetDateTime) -> u64 {
 }
 
 fn with_user_fields(user: &User, change: impl FnOnce(&mut UserRecord)) -> User {
-    let mut record = UserRecord {
-        id: user.id(),
-        email: user.email().clone(),
-        full_name: user.full_name().clone(),
-        role: user.role(),
-        is_active: user.is_active(),
-        password_hash: user.password_hash().clone(),
-        date_joined: user.date_joined(),
-        last_login: user.last_login(),
-        failed_logins: user.failed_logins(),
-        locked_until: user.locked_until(),
-        updated_at: user.updated_at(),
-    };
+    let mut record = user.to_record();
     change(&mut record);
     User::restore(record)
 }

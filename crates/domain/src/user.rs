@@ -90,6 +90,41 @@ impl User {
         }
     }
 
+    /// Every field, as [`User::restore`] takes them back: what an adapter stores, or the
+    /// start of a changed copy.
+    ///
+    /// ```
+    /// use domain::{Email, FullName, PasswordHash, Role, User, UserId, UserRecord};
+    /// use time::OffsetDateTime;
+    ///
+    /// let ada = User::new(
+    ///     UserId::new(),
+    ///     Email::parse("ada@example.com").unwrap(),
+    ///     FullName::parse("Ada Lovelace").unwrap(),
+    ///     Role::User,
+    ///     PasswordHash::new("$argon2id$…"),
+    ///     OffsetDateTime::UNIX_EPOCH,
+    /// );
+    /// assert_eq!(User::restore(ada.to_record()), ada);
+    /// let inactive = User::restore(UserRecord { is_active: false, ..ada.to_record() });
+    /// assert!(!inactive.is_active());
+    /// ```
+    pub fn to_record(&self) -> UserRecord {
+        UserRecord {
+            id: self.id,
+            email: self.email.clone(),
+            full_name: self.full_name.clone(),
+            role: self.role,
+            is_active: self.is_active,
+            password_hash: self.password_hash.clone(),
+            date_joined: self.date_joined,
+            last_login: self.last_login,
+            failed_logins: self.failed_logins,
+            locked_until: self.locked_until,
+            updated_at: self.updated_at,
+        }
+    }
+
     /// Rebuilds a user read back from storage.
     pub fn restore(record: UserRecord) -> Self {
         Self {

@@ -684,22 +684,6 @@ mod tests {
         assert!(matches!(error, LogInError::InvalidCredentials));
     }
 
-    fn record_of(user: &User) -> crate::UserRecord {
-        crate::UserRecord {
-            id: user.id(),
-            email: user.email().clone(),
-            full_name: user.full_name().clone(),
-            role: user.role(),
-            is_active: user.is_active(),
-            password_hash: user.password_hash().clone(),
-            date_joined: user.date_joined(),
-            last_login: user.last_login(),
-            failed_logins: user.failed_logins(),
-            locked_until: user.locked_until(),
-            updated_at: user.updated_at(),
-        }
-    }
-
     fn stored(
         user: &User,
         failed_logins: u32,
@@ -711,14 +695,14 @@ mod tests {
             last_login: None,
             failed_logins,
             locked_until,
-            ..record_of(user)
+            ..user.to_record()
         })
     }
 
     fn with_hash(user: &User, hash: &str) -> User {
         User::restore(crate::UserRecord {
             password_hash: PasswordHash::new(hash),
-            ..record_of(user)
+            ..user.to_record()
         })
     }
 

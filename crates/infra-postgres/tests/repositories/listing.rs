@@ -234,7 +234,7 @@ async fn role_and_activity_filters_combine_with_search_and_count(database: TestD
                 Role::User
             },
             is_active: index % 5 != 0,
-            ..crate::support::record(&base)
+            ..base.to_record()
         });
         if index % 3 == 0 && index % 5 != 0 {
             expected_active_admins.push(user.email().as_str().to_owned());
@@ -391,7 +391,7 @@ fn changed(user: &User, role: Role, is_active: bool) -> User {
     User::restore(UserRecord {
         role,
         is_active,
-        ..crate::support::record(user)
+        ..user.to_record()
     })
 }
 

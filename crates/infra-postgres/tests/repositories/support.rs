@@ -5,7 +5,7 @@
 
 use domain::{
     AuditAction, AuditEvent, ClientInfo, Email, FullName, PasswordHash, Role, SecretHash, Session,
-    User, UserId, UserRecord,
+    User, UserId,
 };
 use infra_postgres::{
     PgAuditLog, PgSessionRepository, PgUserRepository, PoolOptions, connect, connect_lookups,
@@ -256,23 +256,6 @@ pub(crate) fn user_joined(address: &str, name: &str, date_joined: OffsetDateTime
         hash(),
         date_joined,
     )
-}
-
-/// Every stored field of `user`, for building a changed copy.
-pub(crate) fn record(user: &User) -> UserRecord {
-    UserRecord {
-        id: user.id(),
-        email: user.email().clone(),
-        full_name: user.full_name().clone(),
-        role: user.role(),
-        is_active: user.is_active(),
-        password_hash: user.password_hash().clone(),
-        date_joined: user.date_joined(),
-        last_login: user.last_login(),
-        failed_logins: user.failed_logins(),
-        locked_until: user.locked_until(),
-        updated_at: user.updated_at(),
-    }
 }
 
 pub(crate) fn client() -> ClientInfo {

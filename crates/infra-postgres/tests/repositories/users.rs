@@ -2,7 +2,7 @@
 //! counters, and corrupt rows.
 
 use crate::support::{
-    TestDb, email, event, insert, insert_with_session, micros, now, record, session, user,
+    TestDb, email, event, insert, insert_with_session, micros, now, session, user,
 };
 use domain::ports::{AuditLog, SaveUserError, SessionRepository, UserRepository};
 use domain::{
@@ -182,7 +182,7 @@ async fn update_saves_the_profile_and_revokes_sessions_only_when_asked(database:
         full_name: FullName::parse("Augusta Ada King").unwrap(),
         role: Role::Admin,
         updated_at: micros(now() + Duration::seconds(1)),
-        ..record(&ada)
+        ..ada.to_record()
     });
     users
         .update(&renamed, false, &event(AuditAction::ProfileUpdated, &ada))
@@ -210,7 +210,7 @@ async fn update_saves_the_profile_and_revokes_sessions_only_when_asked(database:
     let deactivated = User::restore(domain::UserRecord {
         is_active: false,
         updated_at: micros(now() + Duration::seconds(2)),
-        ..record(&renamed)
+        ..renamed.to_record()
     });
     users
         .update(
@@ -249,7 +249,7 @@ async fn updating_to_a_taken_email_is_email_taken(database: TestDb) {
 
     let clash = User::restore(domain::UserRecord {
         email: email("grace@example.com"),
-        ..record(&ada)
+        ..ada.to_record()
     });
     let outcome = database
         .users()
@@ -425,7 +425,7 @@ async fn record_login_writes_nothing_for_an_account_changed_while_the_login_was_
     insert(&database, &ada).await;
     let grace = User::restore(domain::UserRecord {
         is_active: false,
-        ..record(&user("grace@example.com", "Grace Hopper"))
+        ..user("grace@example.com", "Grace Hopper").to_record()
     });
     insert(&database, &grace).await;
     let ghost = user("ghost@example.com", "Nobody");
@@ -663,7 +663,7 @@ async fn a_read_by_email_sees_what_every_connection_committed(database: TestDb) 
     let deactivated = User::restore(domain::UserRecord {
         is_active: false,
         updated_at: micros(now() + Duration::seconds(3)),
-        ..record(&changed)
+        ..changed.to_record()
     });
     users
         .update(
