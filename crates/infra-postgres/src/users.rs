@@ -15,6 +15,7 @@ use domain::{
 };
 use sea_orm::sea_query::Values;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SqliteQueryBuilder};
+use sea_orm::sqlx;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbBackend,
     DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
@@ -167,15 +168,24 @@ async fn record_login_in_one_round_trip(
     connections: Arc<LoginConnections>,
     values: Vec<Value>,
 ) -> Result<bool, UnexpectedError> {
-    const CONTEXT: &str = "recording a login";
-    let written =
-        tokio::spawn(async move { connections.write(RECORD_LOGIN_SQLITE, Values(values)).await })
-            .await
-            .map_err(|error| UnexpectedError::internal(CONTEXT, error))?
-            .map_err(|error| {
-                db_error(CONTEXT, DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error))))
-            })?;
+    let written = to_completion("recording a login", DbErr::Exec, async move {
+        connections.write(RECORD_LOGIN_SQLITE, Values(values)).await
+    })
+    .await?;
     Ok(written == 1)
+}
+
+/// Runs `work` in a task of its own, so that it finishes even when its caller goes away (see
+/// [`LoginConnections`]), and says what failed in `context`, its sqlx error wrapped by `kind`.
+async fn to_completion<T: Send + 'static>(
+    context: &'static str,
+    kind: fn(RuntimeErr) -> DbErr,
+    work: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> Result<T, UnexpectedError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|error| UnexpectedError::internal(context, error))?
+        .map_err(|error| db_error(context, kind(RuntimeErr::SqlxError(Arc::new(error)))))
 }
 
 /// [`UserRepository::find_by_email`] on SQLite's [`LoginConnections`], in a task of its own so
@@ -190,15 +200,10 @@ async fn find_by_email_on(
         .from(users::Entity)
         .and_where(Expr::col((users::Entity, users::Column::Email)).eq(email.as_str()))
         .build(SqliteQueryBuilder);
-    let found = tokio::spawn(async move { connections.read(sql, values).await })
-        .await
-        .map_err(|error| UnexpectedError::internal(CONTEXT, error))?
-        .map_err(|error| {
-            db_error(
-                CONTEXT,
-                DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))),
-            )
-        })?;
+    let found = to_completion(CONTEXT, DbErr::Query, async move {
+        connections.read(sql, values).await
+    })
+    .await?;
     found
         .into_iter()
         .next()

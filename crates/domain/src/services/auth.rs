@@ -279,9 +279,8 @@ impl AuthService {
     }
 
     /// Records the login of `user`, whose password `password` was verified against the hash
-    /// it was read with, and returns its tokens. When the account changed meanwhile, the
-    /// password is checked once more against the account as it is now (a concurrent login may
-    /// only have re-hashed it); a changed password or a deactivation refuses the login.
+    /// it was read with, and returns its tokens; [`Self::log_in`] says what happens when the
+    /// account changed meanwhile.
     async fn open_session_as_checked(
         &self,
         user: User,
