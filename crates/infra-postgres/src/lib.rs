@@ -34,6 +34,7 @@ mod audit;
 mod batch;
 mod connect;
 mod entities;
+mod held;
 mod login_connections;
 mod rows;
 mod seed;

@@ -1,53 +1,52 @@
-//! The SQLite connections that serve logins, held outside sqlx's pool.
+//! The connections that serve logins, held outside sqlx's pool (see [`Held`] for why).
 //!
-//! sqlx tests every connection that comes back to its pool with a ping, unconditionally: on
-//! SQLite, a round trip to the connection's thread and a wake-up of the runtime after every
-//! statement, which a login flood takes from the password hashing on the same cores. A login
-//! is one read (the account by email) and one write command (see `users.rs`): through the pool,
-//! four round trips; through connections held here, two. The writes go through one connection,
-//! which costs them no concurrency (SQLite has one writer at a time anyway) and keeps its page
-//! cache warm between logins (SQLite drops a connection's cache whenever another connection has
-//! written since its last transaction, so pooled connections taking turns re-read every page).
-//! The reads go through another, so that they never wait behind a write waiting for SQLite's
-//! write lock.
+//! A login is one read (the account by email) and one write (see `users.rs`): through the pool,
+//! four round trips; through connections held here, two.
+//!
+//! On SQLite the writes go through one connection, which costs them no concurrency (SQLite has
+//! one writer at a time anyway) and keeps its page cache warm between logins (SQLite drops a
+//! connection's cache whenever another connection has written since its last transaction, so
+//! pooled connections taking turns re-read every page). The reads go through another, so that
+//! they never wait behind a write waiting for SQLite's write lock.
+//!
+//! On PostgreSQL reads and writes share a few connections: as many as the machine has cores,
+//! for the logins arrive no faster than the cores hash their passwords.
 
+use crate::held::{Held, fetch_all};
+use sea_orm::QueryResult;
 use sea_orm::sea_query::Values;
 use sea_orm::sqlx::pool::PoolConnection;
-use sea_orm::sqlx::sqlite::SqliteRow;
-use sea_orm::sqlx::{self, AssertSqlSafe, ConnectOptions, Sqlite, SqliteConnection, SqlitePool};
+use sea_orm::sqlx::{self, AssertSqlSafe, PgPool, Postgres, Sqlite, SqlitePool};
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::{Mutex, MutexGuard};
 
-/// Runs the logins' reads by email and their writes, each kind one at a time on a connection
-/// of its own.
+/// The least connections PostgreSQL's logins hold, and the most when the pool is smaller.
+const MIN_POSTGRES_LOGIN_CONNECTIONS: usize = 2;
+
+/// Runs SQLite's logins: the reads by email and the writes, each kind one at a time on a
+/// connection of its own.
 ///
-/// Callers must let each call finish (run it in a task of its own): a write dropped midway
+/// Callers must let each call finish (run it in a task of its own): a call dropped midway
 /// loses its connection (it is closed, which also rolls back whatever it had begun), and the
-/// next write opens another.
+/// next call opens another.
 #[derive(Debug)]
-pub(crate) struct LoginConnections {
+pub(crate) struct SqliteLogins {
     pool: SqlitePool,
     /// Whether to hold connections of their own. Not beside a pool of one connection: that is
     /// an in-memory database (a new connection would open an empty one) or a deliberately
     /// tiny pool, and both are used through the pool.
     hold: bool,
-    reader: Held,
-    writer: Held,
+    reader: Held<Sqlite>,
+    writer: Held<Sqlite>,
 }
 
-/// A held connection; `None` until its first call, and again after a call that failed.
-type Held = Mutex<Option<SqliteConnection>>;
-
-impl LoginConnections {
-    /// Connections beside `pool`, each opened with the pool's options (WAL, busy timeout,
-    /// foreign keys) at its first call.
+impl SqliteLogins {
     pub(crate) fn new(pool: SqlitePool) -> Self {
         let hold = pool.options().get_max_connections() > 1;
         Self {
+            reader: Held::new(pool.clone(), 1),
+            writer: Held::new(pool.clone(), 1),
             pool,
             hold,
-            reader: Mutex::new(None),
-            writer: Mutex::new(None),
         }
     }
 
@@ -56,18 +55,14 @@ impl LoginConnections {
         &self,
         sql: String,
         values: Values,
-    ) -> Result<Vec<SqliteRow>, sqlx::Error> {
-        let query = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values));
+    ) -> Result<Vec<QueryResult>, sqlx::Error> {
         if !self.hold {
-            return query.fetch_all(&self.pool).await;
+            let rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+                .fetch_all(&self.pool)
+                .await?;
+            return Ok(rows.into_iter().map(QueryResult::from).collect());
         }
-        let (mut slot, mut connection) = self.take(&self.reader).await?;
-        let rows = query.fetch_all(&mut connection).await;
-        // A failed read is rare (the file went away, the disk failed): start afresh.
-        if rows.is_ok() {
-            *slot = Some(connection);
-        }
-        rows
+        fetch_all(&self.reader, sql, values).await
     }
 
     /// Runs `sql` (which may be several statements, the first a `BEGIN`) with `values`, and
@@ -87,31 +82,14 @@ impl LoginConnections {
             }
             return written.map(|rows| rows.len());
         }
-        let (mut slot, mut connection) = self.take(&self.writer).await?;
-        let written = query.fetch_all(&mut connection).await;
+        let mut connection = self.writer.take().await?;
+        let written = query.fetch_all(&mut *connection).await;
         // After an error the connection is dropped, which closes it: whatever it had begun is
         // rolled back with it, and the next write opens another.
         if written.is_ok() {
-            *slot = Some(connection);
+            connection.give_back();
         }
         written.map(|rows| rows.len())
-    }
-
-    /// The connection held in `held`, opened if there is none, with the lock that keeps it
-    /// ours. Waits for the lock no longer than the pool waits for a connection.
-    async fn take<'a>(
-        &self,
-        held: &'a Held,
-    ) -> Result<(MutexGuard<'a, Option<SqliteConnection>>, SqliteConnection), sqlx::Error> {
-        let timeout = self.pool.options().get_acquire_timeout();
-        let mut slot = tokio::time::timeout(timeout, held.lock())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?;
-        let connection = match slot.take() {
-            Some(connection) => connection,
-            None => self.pool.connect_options().connect().await?,
-        };
-        Ok((slot, connection))
     }
 }
 
@@ -126,5 +104,54 @@ async fn roll_back_or_close(connection: &mut PoolConnection<Sqlite>) {
         if !none_open {
             connection.close_on_drop();
         }
+    }
+}
+
+/// Runs PostgreSQL's logins: the reads by email and the writes, on a few connections of their
+/// own.
+///
+/// Callers must let each call finish (run it in a task of its own), as for [`SqliteLogins`].
+#[derive(Debug)]
+pub(crate) struct PostgresLogins {
+    held: Held<Postgres>,
+}
+
+impl PostgresLogins {
+    pub(crate) fn new(pool: PgPool) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let most = usize::try_from(pool.options().get_max_connections()).unwrap_or(usize::MAX);
+        let count = cores.clamp(
+            MIN_POSTGRES_LOGIN_CONNECTIONS,
+            most.max(MIN_POSTGRES_LOGIN_CONNECTIONS),
+        );
+        Self {
+            held: Held::new(pool, count),
+        }
+    }
+
+    /// Runs the query `sql` with `values` and returns its rows.
+    pub(crate) async fn read(
+        &self,
+        sql: String,
+        values: Values,
+    ) -> Result<Vec<QueryResult>, sqlx::Error> {
+        fetch_all(&self.held, sql, values).await
+    }
+
+    /// Runs the statement `sql` with `values` and returns how many rows it changed. It must be
+    /// one statement (atomic by itself): a connection whose statement failed is closed.
+    pub(crate) async fn write(
+        &self,
+        sql: &'static str,
+        values: Values,
+    ) -> Result<u64, sqlx::Error> {
+        let mut connection = self.held.take().await?;
+        let written = sqlx::query_with(sql, SqlxValues(values))
+            .execute(&mut *connection)
+            .await;
+        if written.is_ok() {
+            connection.give_back();
+        }
+        written.map(|done| done.rows_affected())
     }
 }

@@ -380,6 +380,20 @@ pub(crate) fn db(context: &'static str) -> impl Fn(DbErr) -> UnexpectedError {
     move |error| db_error(context, error)
 }
 
+/// [`db`] for an error straight from sqlx (a statement on a held connection), which sea-orm
+/// would have wrapped in `kind` (`DbErr::Query` or `DbErr::Exec`).
+pub(crate) fn sqlx_db(
+    context: &'static str,
+    kind: fn(RuntimeErr) -> DbErr,
+) -> impl Fn(sea_orm::sqlx::Error) -> UnexpectedError {
+    move |error| {
+        db_error(
+            context,
+            kind(RuntimeErr::SqlxError(std::sync::Arc::new(error))),
+        )
+    }
+}
+
 fn is_unavailable(error: &DbErr) -> bool {
     match error {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,

@@ -1,9 +1,9 @@
 //! [`PgUserRepository`]: accounts, their login counters, and the administrators' listing.
 
 use crate::entities::{sessions, users};
-use crate::login_connections::LoginConnections;
+use crate::login_connections::{PostgresLogins, SqliteLogins};
 use crate::rows::{
-    self, db, db_error, insert_event, insert_row, insert_session, timestamp, user_row,
+    self, db, db_error, insert_event, insert_row, insert_session, sqlx_db, timestamp, user_row,
     violates_unique,
 };
 use crate::transaction::{begin_write, commit};
@@ -14,12 +14,14 @@ use domain::{
     UserFilter, UserId, UserOrdering, UserQuery, UserSlice,
 };
 use sea_orm::sea_query::Values;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SqliteQueryBuilder};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, Func, LikeExpr, PostgresQueryBuilder, Query, SqliteQueryBuilder,
+};
 use sea_orm::sqlx;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbBackend,
     DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    RuntimeErr, Select, Statement, Value,
+    RuntimeErr, Select, Value,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -35,55 +37,46 @@ const COUNTS_TABLE: &str = "user_counts";
 #[derive(Debug, Clone)]
 pub struct PgUserRepository {
     connection: DatabaseConnection,
-    /// SQLite only: where accounts are read by email and logins recorded (see
-    /// [`LoginConnections`]).
-    login_connections: Option<Arc<LoginConnections>>,
+    /// Where accounts are read by email and logins recorded.
+    logins: Logins,
+}
+
+/// Where a repository reads accounts by email and records logins.
+#[derive(Debug, Clone)]
+enum Logins {
+    Sqlite(Arc<SqliteLogins>),
+    Postgres(Arc<PostgresLogins>),
+    /// A connection that was closed (sea-orm's `Disconnected`): nothing to read or write.
+    Disconnected,
 }
 
 impl PgUserRepository {
-    /// A repository over `connection`'s pool. On SQLite with a pool of more than one
-    /// connection, it opens two more of its own at their first use: one reads accounts by
-    /// email, the other records logins.
+    /// A repository over `connection`'s pool. Logins read accounts by email and record
+    /// themselves on connections of their own, opened at their first use: on PostgreSQL, as
+    /// many as the machine has cores (at least 2, at most the pool's size); on SQLite with a
+    /// pool of more than one connection, two (one reads, the other writes).
     pub fn new(connection: DatabaseConnection) -> Self {
-        let login_connections = match &connection.inner {
-            DatabaseConnectionType::SqlxSqlitePoolConnection(_) => Some(Arc::new(
-                LoginConnections::new(connection.get_sqlite_connection_pool().clone()),
+        let logins = match &connection.inner {
+            DatabaseConnectionType::SqlxSqlitePoolConnection(_) => Logins::Sqlite(Arc::new(
+                SqliteLogins::new(connection.get_sqlite_connection_pool().clone()),
             )),
-            _ => None,
+            DatabaseConnectionType::SqlxPostgresPoolConnection(_) => Logins::Postgres(Arc::new(
+                PostgresLogins::new(connection.get_postgres_connection_pool().clone()),
+            )),
+            DatabaseConnectionType::Disconnected => Logins::Disconnected,
         };
-        Self {
-            connection,
-            login_connections,
-        }
+        Self { connection, logins }
     }
 
     fn backend(&self) -> DbBackend {
         self.connection.get_database_backend()
     }
-
-    /// [`UserRepository::record_login`] on PostgreSQL: the user's update, the new session and
-    /// the audit event in one statement, which is atomic by itself. That is one round trip
-    /// instead of five (`BEGIN`, `UPDATE`, two `INSERT`s, `COMMIT`), each of which cost
-    /// PostgreSQL and the server CPU that a login flood takes from the password hashing.
-    /// The inserts read the update's `RETURNING`, so when the update matches nothing (no
-    /// active account with `id` still holds the verified hash) nothing is written.
-    async fn record_login_in_one_statement(
-        &self,
-        values: Vec<Value>,
-    ) -> Result<bool, UnexpectedError> {
-        let statement =
-            Statement::from_sql_and_values(DbBackend::Postgres, RECORD_LOGIN_POSTGRES, values);
-        let inserted = self
-            .connection
-            .execute_raw(statement)
-            .await
-            .map_err(db("recording a login"))?;
-        Ok(inserted.rows_affected() == 1)
-    }
 }
 
-/// The login's writes on PostgreSQL, one statement; its parameters are [`login_values`]. The
-/// update matches only the account as the password was checked against (still active, same
+/// The login's writes on PostgreSQL, one statement; its parameters are [`login_values`]. One
+/// statement is atomic by itself, and one round trip instead of five (`BEGIN`, `UPDATE`, two
+/// `INSERT`s, `COMMIT`), each of which cost PostgreSQL and the server CPU that a login flood
+/// takes from the password hashing. The update matches only the account as the password was checked against (still active, same
 /// hash), and the inserts follow it, so a login that raced a password change, a deactivation
 /// or a deletion writes nothing.
 const RECORD_LOGIN_POSTGRES: &str = "WITH logged_in AS (
@@ -155,28 +148,44 @@ fn login_values(
     ]
 }
 
-/// [`RECORD_LOGIN_SQLITE`] on `connections`: one round trip to the connection's thread
-/// instead of five (and the five would hold SQLite's one write lock across as many hand-offs
-/// between threads, which under a login flood wait for a core while other writers sleep in
-/// SQLite's busy handler).
+/// [`RECORD_LOGIN_POSTGRES`] or [`RECORD_LOGIN_SQLITE`] on the logins' own connections. On
+/// SQLite, one round trip to the connection's thread instead of five (and the five would hold
+/// SQLite's one write lock across as many hand-offs between threads, which under a login flood
+/// wait for a core while other writers sleep in SQLite's busy handler).
 ///
 /// It runs in a task of its own so that it always finishes: a caller that goes away midway
 /// (a client that disconnects, a request that times out) must not leave the connection inside
 /// the transaction. Such a login is then recorded whole, session and audit event included,
 /// though its tokens reach no one.
-async fn record_login_in_one_round_trip(
-    connections: Arc<LoginConnections>,
-    values: Vec<Value>,
-) -> Result<bool, UnexpectedError> {
-    let written = to_completion("recording a login", DbErr::Exec, async move {
-        connections.write(RECORD_LOGIN_SQLITE, Values(values)).await
-    })
-    .await?;
-    Ok(written == 1)
+async fn record_login_on(logins: &Logins, values: Vec<Value>) -> Result<bool, UnexpectedError> {
+    const CONTEXT: &str = "recording a login";
+    match logins.clone() {
+        // One row comes back, or one row was inserted, when the login was recorded.
+        Logins::Sqlite(connections) => {
+            to_completion(CONTEXT, DbErr::Exec, async move {
+                let rows = connections
+                    .write(RECORD_LOGIN_SQLITE, Values(values))
+                    .await?;
+                Ok(rows == 1)
+            })
+            .await
+        }
+        Logins::Postgres(connections) => {
+            to_completion(CONTEXT, DbErr::Exec, async move {
+                let inserted = connections
+                    .write(RECORD_LOGIN_POSTGRES, Values(values))
+                    .await?;
+                Ok(inserted == 1)
+            })
+            .await
+        }
+        Logins::Disconnected => Err(disconnected(CONTEXT)),
+    }
 }
 
 /// Runs `work` in a task of its own, so that it finishes even when its caller goes away (see
-/// [`LoginConnections`]), and says what failed in `context`, its sqlx error wrapped by `kind`.
+/// [`crate::login_connections`]), and says what failed in `context`, its sqlx error wrapped by
+/// `kind`.
 async fn to_completion<T: Send + 'static>(
     context: &'static str,
     kind: fn(RuntimeErr) -> DbErr,
@@ -185,33 +194,46 @@ async fn to_completion<T: Send + 'static>(
     tokio::spawn(work)
         .await
         .map_err(|error| UnexpectedError::internal(context, error))?
-        .map_err(|error| db_error(context, kind(RuntimeErr::SqlxError(Arc::new(error)))))
+        .map_err(sqlx_db(context, kind))
 }
 
-/// [`UserRepository::find_by_email`] on SQLite's [`LoginConnections`], in a task of its own so
+/// [`UserRepository::find_by_email`], on the logins' own connections in a task of its own so
 /// that it always finishes.
-async fn find_by_email_on(
-    connections: Arc<LoginConnections>,
-    email: &Email,
-) -> Result<Option<User>, UnexpectedError> {
+async fn find_by_email_on(logins: &Logins, email: &Email) -> Result<Option<User>, UnexpectedError> {
     const CONTEXT: &str = "finding a user by email";
-    let (sql, values) = Query::select()
+    let query = Query::select()
         .columns(rows::USER_COLUMNS.map(|column| (users::Entity, column)))
         .from(users::Entity)
         .and_where(Expr::col((users::Entity, users::Column::Email)).eq(email.as_str()))
-        .build(SqliteQueryBuilder);
-    let found = to_completion(CONTEXT, DbErr::Query, async move {
-        connections.read(sql, values).await
-    })
-    .await?;
+        .to_owned();
+    let found: Vec<QueryResult> = match logins.clone() {
+        Logins::Sqlite(connections) => {
+            let (sql, values) = query.build(SqliteQueryBuilder);
+            to_completion(CONTEXT, DbErr::Query, async move {
+                connections.read(sql, values).await
+            })
+            .await?
+        }
+        Logins::Postgres(connections) => {
+            let (sql, values) = query.build(PostgresQueryBuilder);
+            to_completion(CONTEXT, DbErr::Query, async move {
+                connections.read(sql, values).await
+            })
+            .await?
+        }
+        Logins::Disconnected => return Err(disconnected(CONTEXT)),
+    };
     found
-        .into_iter()
-        .next()
-        .map(|row| rows::user_at(&QueryResult::from(row), 0).map_err(db(CONTEXT)))
+        .first()
+        .map(|row| rows::user_at(row, 0).map_err(db(CONTEXT)))
         .transpose()?
         .flatten()
         .map(rows::user)
         .transpose()
+}
+
+fn disconnected(context: &'static str) -> UnexpectedError {
+    UnexpectedError::unavailable(context, "the database connection was closed")
 }
 
 /// A write's error, with a violation of the email's unique index told apart.
@@ -287,17 +309,7 @@ impl UserRepository for PgUserRepository {
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UnexpectedError> {
-        if let Some(connections) = &self.login_connections {
-            return find_by_email_on(connections.clone(), email).await;
-        }
-        users::Entity::find()
-            .filter(users::Column::Email.eq(email.as_str()))
-            .all(&self.connection)
-            .await
-            .map_err(db("finding a user by email"))
-            .map(rows::unique_row)?
-            .map(rows::user)
-            .transpose()
+        find_by_email_on(&self.logins, email).await
     }
 
     async fn update(
@@ -418,16 +430,7 @@ impl UserRepository for PgUserRepository {
     ) -> Result<bool, UnexpectedError> {
         let backend = self.backend();
         let values = login_values(backend, id, verified, at, rehashed.as_ref(), session, event);
-        match (&self.login_connections, backend) {
-            (Some(connections), _) => {
-                record_login_in_one_round_trip(connections.clone(), values).await
-            }
-            (None, DbBackend::Postgres) => self.record_login_in_one_statement(values).await,
-            (None, _) => Err(UnexpectedError::unavailable(
-                "recording a login",
-                format!("no {backend:?} pool to write to"),
-            )),
-        }
+        record_login_on(&self.logins, values).await
     }
 
     async fn change_password(

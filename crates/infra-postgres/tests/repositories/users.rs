@@ -478,7 +478,8 @@ async fn record_login_writes_nothing_for_an_account_changed_while_the_login_was_
 async fn a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connection_usable(
     database: TestDb,
 ) {
-    // Through the repository's own login connection (SQLite) and through a pool of one.
+    // Through the repository's own login connections and through a pool of one (which on
+    // SQLite is used instead of them, and on PostgreSQL beside them).
     let repositories = [database.users(), database.users_on_one_connection().await];
     for (index, users) in repositories.into_iter().enumerate() {
         fail_a_login_write_midway(&database, &users, index).await;
@@ -549,7 +550,8 @@ async fn fail_a_login_write_midway(database: &TestDb, users: &PgUserRepository, 
 async fn a_login_write_whose_caller_goes_away_is_whole_or_absent_and_leaves_its_connection_usable(
     database: TestDb,
 ) {
-    // Through the repository's own login connection (SQLite) and through a pool of one.
+    // Through the repository's own login connections and through a pool of one (which on
+    // SQLite is used instead of them, and on PostgreSQL beside them).
     let repositories = [database.users(), database.users_on_one_connection().await];
     for (index, users) in repositories.into_iter().enumerate() {
         leave_a_login_write_midway(&database, &users, index).await;
@@ -748,6 +750,108 @@ async fn a_login_write_that_finds_sqlite_busy_writes_nothing_and_leaves_its_conn
                 1
             );
         }
+    })
+    .await;
+}
+
+/// Ends, from another session, every PostgreSQL session of the test database whose last
+/// statement contains `marker` (but for the pool's, which ran the statements here), and waits
+/// until they are gone.
+async fn terminate_sessions_that_ran(database: &TestDb, marker: &str) {
+    let filter = format!(
+        "datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%{marker}%' \
+         AND query NOT LIKE '%pg_stat_activity%'"
+    );
+    let ended = database
+        .connection
+        .query_all_raw(Statement::from_string(
+            database.backend(),
+            format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {filter}"),
+        ))
+        .await
+        .unwrap();
+    assert!(!ended.is_empty(), "a session ran {marker}");
+    for _ in 0..100 {
+        let left = database
+            .connection
+            .query_all_raw(Statement::from_string(
+                database.backend(),
+                format!("SELECT pid FROM pg_stat_activity WHERE {filter}"),
+            ))
+            .await
+            .unwrap();
+        if left.is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the sessions that ran {marker} did not end");
+}
+
+/// PostgreSQL only: its logins' connections are held outside the pool, and may be closed by
+/// the database (a restart, an administrator, a proxy) between two logins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_connection_the_database_closed_is_replaced() {
+    crate::support::run(crate::support::Backend::Postgres, |database| async move {
+        let ada = user("ada@example.com", "Ada Lovelace");
+        insert(&database, &ada).await;
+        let users = database.users();
+        let address = email("ada@example.com");
+        assert_eq!(
+            users.find_by_email(&address).await.unwrap(),
+            Some(ada.clone())
+        );
+
+        // A read retries on a new connection: no request fails for it.
+        terminate_sessions_that_ran(&database, r#""users"."email" = $1"#).await;
+        assert_eq!(
+            users.find_by_email(&address).await.unwrap(),
+            Some(ada.clone())
+        );
+
+        // A write is not retried (it may have committed before the connection went): it
+        // fails as unavailable, writes nothing, and the next write opens a new connection.
+        terminate_sessions_that_ran(&database, r#""users"."email" = $1"#).await;
+        let error = users
+            .record_login(
+                ada.id(),
+                ada.password_hash(),
+                micros(now()),
+                None,
+                &session(&ada, "lost-secret"),
+                &event(AuditAction::LoggedIn, &ada),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), UnexpectedKind::Unavailable, "{error}");
+        users
+            .record_login(
+                ada.id(),
+                ada.password_hash(),
+                micros(now()),
+                None,
+                &session(&ada, "next-secret"),
+                &event(AuditAction::LoggedIn, &ada),
+            )
+            .await
+            .unwrap()
+            .then_some(())
+            .expect("the login is recorded");
+        let sessions = database.sessions();
+        assert!(
+            sessions
+                .find_by_secret(&SecretHash::new("lost-secret".to_owned()))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            sessions
+                .find_by_secret(&SecretHash::new("next-secret".to_owned()))
+                .await
+                .unwrap()
+                .is_some()
+        );
     })
     .await;
 }
