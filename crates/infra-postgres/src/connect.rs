@@ -5,6 +5,7 @@
 //! applied through sqlx's connect options, so that every connection the pool ever opens gets
 //! them, not just the first.
 
+use crate::held::PING_IF_IDLE_FOR;
 use crate::rows::db;
 use domain::UnexpectedError;
 use migrations::{Migrator, MigratorTrait};
@@ -61,7 +62,7 @@ pub async fn connect(
         // sqlx pings every connection it hands out by default: a second round trip for
         // every query. Ping only connections idle long enough for a server, proxy or
         // firewall to have dropped them.
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         // Every statement at INFO would drown the service's own logs.
         .sqlx_logging(false);
     let busy_timeout = options.sqlite_busy_timeout;

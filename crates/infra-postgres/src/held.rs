@@ -1,5 +1,4 @@
-//! A few connections held outside sqlx's pool, for the statements every login (and every
-//! authenticated request) runs.
+//! A few connections held outside sqlx's pool, for the statements every login runs.
 //!
 //! sqlx tests every connection that comes back to its pool with a ping, unconditionally, in a
 //! task of its own: a second round trip for every statement, and two more wake-ups of the
@@ -16,12 +15,13 @@ use sea_orm::sqlx::{
 use sea_query_sqlx::SqlxValues;
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::{Instant, sleep, timeout_at};
 
 /// How long a held connection may sit idle before it is pinged ahead of its next use: long
 /// enough for a server, proxy or firewall to have dropped it. The pool's own connections use
-/// the same (see `connect`).
+/// the same (see [`crate::connect`]).
 pub(crate) const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// Up to `count` connections, each opened with `pool`'s options (for SQLite: WAL, busy
@@ -56,62 +56,89 @@ impl<DB: Database> Held<DB> {
         }
     }
 
-    /// A connection to use, opened if none is idle. Waits for one, and to open it, no longer
-    /// than the pool waits for its own. One idle for [`PING_IF_IDLE_FOR`] is pinged first,
-    /// and one older than the pool's lifetime closed, as the pool does with its own.
+    /// A connection to use, opened if none is idle. Waits for one, pings it and opens one, all
+    /// together no longer than the pool waits for its own. One idle for [`PING_IF_IDLE_FOR`]
+    /// is pinged first, and one older than the pool's lifetime replaced, as the pool does with
+    /// its own.
     ///
     /// Callers must let their statements finish (run them in a task of their own) and then
     /// [`Taken::give_back`] the connection; one dropped instead is closed, which also rolls
     /// back whatever it had begun.
     pub(crate) async fn take(&self) -> Result<Taken<'_, DB>, sqlx::Error> {
-        self.take_or_open(false).await
-    }
-
-    /// As [`Self::take`], but always a connection opened now.
-    async fn open(&self) -> Result<Taken<'_, DB>, sqlx::Error> {
-        self.take_or_open(true).await
-    }
-
-    async fn take_or_open(&self, open: bool) -> Result<Taken<'_, DB>, sqlx::Error> {
+        // The pool's closing (the server shutting down) closes these too.
+        if self.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed);
+        }
         let options = self.pool.options();
-        let deadline = tokio::time::Instant::now() + options.get_acquire_timeout();
-        let permit = tokio::time::timeout_at(deadline, self.permits.acquire())
+        let deadline = Instant::now() + options.get_acquire_timeout();
+        let permit = timeout_at(deadline, self.permits.acquire())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
-        let now = Instant::now();
-        let idle = if open {
-            None
-        } else {
-            self.idle.lock().ok().and_then(|mut idle| idle.pop())
-        };
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         if let Some(mut idle) = idle {
+            let now = Instant::now();
             let too_old = options
                 .get_max_lifetime()
                 .is_some_and(|lifetime| now.duration_since(idle.opened) >= lifetime);
             let alive = !too_old
                 && (now.duration_since(idle.since) < PING_IF_IDLE_FOR
-                    || idle.connection.ping().await.is_ok());
+                    || matches!(
+                        timeout_at(deadline, idle.connection.ping()).await,
+                        Ok(Ok(()))
+                    ));
             if alive {
                 return Ok(Taken {
                     held: self,
                     connection: idle.connection,
                     opened: idle.opened,
                     reused: true,
+                    deadline,
                     _permit: permit,
                 });
             }
         }
-        let connection = tokio::time::timeout_at(deadline, self.pool.connect_options().connect())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)??;
         Ok(Taken {
             held: self,
-            connection,
+            connection: self.open(deadline).await?,
             opened: Instant::now(),
             reused: false,
+            deadline,
             _permit: permit,
         })
+    }
+
+    /// A new connection, opened by `deadline`. As the pool does, a database that refuses
+    /// connections or says it cannot take one yet (it is starting up, or has too many) is
+    /// asked again, at growing intervals, until then.
+    async fn open(&self, deadline: Instant) -> Result<DB::Connection, sqlx::Error> {
+        let options = self.pool.connect_options();
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            match timeout_at(deadline, options.connect()).await {
+                Ok(Ok(connection)) => return Ok(connection),
+                Ok(Err(sqlx::Error::Io(error)))
+                    if error.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                Ok(Err(sqlx::Error::Database(error))) if error.is_transient_in_connect_phase() => {}
+                Ok(Err(error)) => return Err(error),
+                Err(_) => return Err(sqlx::Error::PoolTimedOut),
+            }
+            if timeout_at(deadline, sleep(backoff)).await.is_err() {
+                return Err(sqlx::Error::PoolTimedOut);
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// Closes the idle connections when `error` says the database closed the one it came
+    /// from: it most likely closed them all (it restarted), and the next callers would each
+    /// fail on one.
+    pub(crate) fn after(&self, error: &sqlx::Error) {
+        if lost_connection(error)
+            && let Ok(mut idle) = self.idle.lock()
+        {
+            idle.clear();
+        }
     }
 }
 
@@ -124,10 +151,20 @@ pub(crate) struct Taken<'a, DB: Database> {
     /// Whether it served an earlier caller, and so may have been closed by the database
     /// since, unnoticed until used.
     reused: bool,
+    /// When [`Held::take`] must have given it, and [`Taken::reopen`] replaced it.
+    deadline: Instant,
     _permit: SemaphorePermit<'a>,
 }
 
 impl<DB: Database> Taken<'_, DB> {
+    /// Replaces the connection (closing it) with one opened now, keeping its place.
+    async fn reopen(&mut self) -> Result<(), sqlx::Error> {
+        self.connection = self.held.open(self.deadline).await?;
+        self.opened = Instant::now();
+        self.reused = false;
+        Ok(())
+    }
+
     /// Keeps the connection for the next caller. Only for one whose last statements
     /// succeeded: after an error it may be broken or inside a transaction, and is better
     /// dropped (closed).
@@ -137,6 +174,7 @@ impl<DB: Database> Taken<'_, DB> {
             connection,
             opened,
             reused: _,
+            deadline: _,
             _permit,
         } = self;
         if let Ok(mut idle) = held.idle.lock() {
@@ -166,7 +204,7 @@ impl<DB: Database> DerefMut for Taken<'_, DB> {
 /// The rows of `sql` with `values` on one of `held`'s connections. A connection whose read
 /// failed is closed. When the database had closed it (it restarted, or an administrator or a
 /// proxy ended the session), the read is tried once more on a connection opened for it, so that
-/// reads recover from a restart without failing a request per held connection.
+/// logins' reads recover from a restart without failing a request.
 pub(crate) async fn fetch_all<DB>(
     held: &Held<DB>,
     sql: String,
@@ -178,45 +216,48 @@ where
     SqlxValues: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
-    let connection = held.take().await?;
-    let reused = connection.reused;
-    match fetch_all_on(connection, sql.clone(), values.clone()).await {
-        Err(error) if reused && lost_connection(&error) => {
-            fetch_all_on(held.open().await?, sql, values).await
-        }
-        rows => rows,
+    let mut connection = held.take().await?;
+    // Kept for a second try only where one may happen.
+    let again = connection.reused.then(|| (sql.clone(), values.clone()));
+    let mut rows = fetch_all_on(&mut connection, sql, values).await;
+    if let (Err(error), Some((sql, values))) = (&rows, again)
+        && lost_connection(error)
+    {
+        held.after(error);
+        connection.reopen().await?;
+        rows = fetch_all_on(&mut connection, sql, values).await;
     }
-}
-
-async fn fetch_all_on<DB>(
-    mut connection: Taken<'_, DB>,
-    sql: String,
-    values: Values,
-) -> Result<Vec<QueryResult>, sqlx::Error>
-where
-    DB: Database,
-    DB::Row: Into<QueryResult>,
-    SqlxValues: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-{
-    let rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-        .fetch_all(&mut *connection)
-        .await;
-    if rows.is_ok() {
-        connection.give_back();
+    match &rows {
+        Ok(_) => connection.give_back(),
+        Err(error) => held.after(error),
     }
     rows.map(|rows| rows.into_iter().map(Into::into).collect())
 }
 
+async fn fetch_all_on<DB>(
+    connection: &mut Taken<'_, DB>,
+    sql: String,
+    values: Values,
+) -> Result<Vec<DB::Row>, sqlx::Error>
+where
+    DB: Database,
+    SqlxValues: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .fetch_all(&mut **connection)
+        .await
+}
+
 /// Whether `error` says the connection is gone: its socket failed, or PostgreSQL ended the
 /// session (connection exceptions, class 08; an administrator's or a shutdown's termination,
-/// 57P01–57P03).
+/// 57P01–57P03; an idle session's timeout, 57P05).
 fn lost_connection(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(database) => database
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "57P05")
+        }),
         _ => false,
     }
 }

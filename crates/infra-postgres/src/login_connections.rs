@@ -9,8 +9,9 @@
 //! pooled connections taking turns re-read every page). The reads go through another, so that
 //! they never wait behind a write waiting for SQLite's write lock.
 //!
-//! On PostgreSQL reads and writes share a few connections: as many as the machine has cores,
-//! for the logins arrive no faster than the cores hash their passwords.
+//! On PostgreSQL reads and writes share a few connections: as many as the machine has cores
+//! (the logins arrive no faster than the cores hash their passwords), but no more than the
+//! pool's size.
 
 use crate::held::{Held, fetch_all};
 use sea_orm::QueryResult;
@@ -18,9 +19,6 @@ use sea_orm::sea_query::Values;
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, AssertSqlSafe, PgPool, Postgres, Sqlite, SqlitePool};
 use sea_query_sqlx::SqlxValues;
-
-/// The least connections PostgreSQL's logins hold, and the most when the pool is smaller.
-const MIN_POSTGRES_LOGIN_CONNECTIONS: usize = 2;
 
 /// Runs SQLite's logins: the reads by email and the writes, each kind one at a time on a
 /// connection of its own.
@@ -86,8 +84,9 @@ impl SqliteLogins {
         let written = query.fetch_all(&mut *connection).await;
         // After an error the connection is dropped, which closes it: whatever it had begun is
         // rolled back with it, and the next write opens another.
-        if written.is_ok() {
-            connection.give_back();
+        match &written {
+            Ok(_) => connection.give_back(),
+            Err(error) => self.writer.after(error),
         }
         written.map(|rows| rows.len())
     }
@@ -120,10 +119,7 @@ impl PostgresLogins {
     pub(crate) fn new(pool: PgPool) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let most = usize::try_from(pool.options().get_max_connections()).unwrap_or(usize::MAX);
-        let count = cores.clamp(
-            MIN_POSTGRES_LOGIN_CONNECTIONS,
-            most.max(MIN_POSTGRES_LOGIN_CONNECTIONS),
-        );
+        let count = cores.clamp(1, most.max(1));
         Self {
             held: Held::new(pool, count),
         }
@@ -149,8 +145,10 @@ impl PostgresLogins {
         let written = sqlx::query_with(sql, SqlxValues(values))
             .execute(&mut *connection)
             .await;
-        if written.is_ok() {
-            connection.give_back();
+        // A write is not tried again when its connection was lost: it may have committed.
+        match &written {
+            Ok(_) => connection.give_back(),
+            Err(error) => self.held.after(error),
         }
         written.map(|done| done.rows_affected())
     }

@@ -53,8 +53,8 @@ enum Logins {
 impl PgUserRepository {
     /// A repository over `connection`'s pool. Logins read accounts by email and record
     /// themselves on connections of their own, opened at their first use: on PostgreSQL, as
-    /// many as the machine has cores (at least 2, at most the pool's size); on SQLite with a
-    /// pool of more than one connection, two (one reads, the other writes).
+    /// many as the machine has cores, at most the pool's size; on SQLite with a pool of more
+    /// than one connection, two (one reads, the other writes).
     pub fn new(connection: DatabaseConnection) -> Self {
         let logins = match &connection.inner {
             DatabaseConnectionType::SqlxSqlitePoolConnection(_) => Logins::Sqlite(Arc::new(
@@ -76,9 +76,9 @@ impl PgUserRepository {
 /// The login's writes on PostgreSQL, one statement; its parameters are [`login_values`]. One
 /// statement is atomic by itself, and one round trip instead of five (`BEGIN`, `UPDATE`, two
 /// `INSERT`s, `COMMIT`), each of which cost PostgreSQL and the server CPU that a login flood
-/// takes from the password hashing. The update matches only the account as the password was checked against (still active, same
-/// hash), and the inserts follow it, so a login that raced a password change, a deactivation
-/// or a deletion writes nothing.
+/// takes from the password hashing. The update matches only the account as the password was
+/// checked against (still active, same hash), and the inserts follow it, so a login that raced
+/// a password change, a deactivation or a deletion writes nothing.
 const RECORD_LOGIN_POSTGRES: &str = "WITH logged_in AS (
          UPDATE users
          SET last_login = $1, failed_logins = 0, locked_until = NULL, updated_at = $1,

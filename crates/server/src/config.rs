@@ -111,8 +111,8 @@ pub struct Config {
     pub rate_limit_per_second: f64,
     /// Largest database connection pool (default: 10 on PostgreSQL, 4 on SQLite); the session
     /// checks of authenticated requests have 2 connections of their own besides, and the
-    /// reads of accounts by email and the recording of logins 2 (on PostgreSQL, one per core
-    /// when there are more cores, up to the pool size).
+    /// reads of accounts by email and the recording of logins more (2 on SQLite, one per core
+    /// up to the pool size on PostgreSQL).
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS")]
     pub database_max_connections: Option<u32>,
     /// Seconds to wait for the database at start-up and for a free connection.

@@ -68,7 +68,8 @@ impl TestDb {
     }
 
     /// The users adapter over a pool of its own with one connection: whatever state a write
-    /// leaves that connection in, the next write on this adapter meets it.
+    /// leaves that connection in, the next write on this adapter meets it (on SQLite the
+    /// logins then use the pool; on PostgreSQL they hold one connection of their own).
     pub(crate) async fn users_on_one_connection(&self) -> PgUserRepository {
         self.users_with(PoolOptions {
             max_connections: 1,

@@ -479,7 +479,7 @@ async fn a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connectio
     database: TestDb,
 ) {
     // Through the repository's own login connections and through a pool of one (which on
-    // SQLite is used instead of them, and on PostgreSQL beside them).
+    // SQLite the logins use instead; on PostgreSQL they then hold a single connection).
     let repositories = [database.users(), database.users_on_one_connection().await];
     for (index, users) in repositories.into_iter().enumerate() {
         fail_a_login_write_midway(&database, &users, index).await;
@@ -551,7 +551,7 @@ async fn a_login_write_whose_caller_goes_away_is_whole_or_absent_and_leaves_its_
     database: TestDb,
 ) {
     // Through the repository's own login connections and through a pool of one (which on
-    // SQLite is used instead of them, and on PostgreSQL beside them).
+    // SQLite the logins use instead; on PostgreSQL they then hold a single connection).
     let repositories = [database.users(), database.users_on_one_connection().await];
     for (index, users) in repositories.into_iter().enumerate() {
         leave_a_login_write_midway(&database, &users, index).await;
@@ -771,7 +771,7 @@ async fn terminate_sessions_that_ran(database: &TestDb, marker: &str) {
         .await
         .unwrap();
     assert!(!ended.is_empty(), "a session ran {marker}");
-    for _ in 0..100 {
+    for _ in 0..250 {
         let left = database
             .connection
             .query_all_raw(Statement::from_string(
@@ -811,6 +811,7 @@ async fn a_login_connection_the_database_closed_is_replaced() {
 
         // A write is not retried (it may have committed before the connection went): it
         // fails as unavailable, writes nothing, and the next write opens a new connection.
+        // (The connection is reused without a ping: it has been idle far less than 30 s.)
         terminate_sessions_that_ran(&database, r#""users"."email" = $1"#).await;
         let error = users
             .record_login(
