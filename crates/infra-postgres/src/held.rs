@@ -120,7 +120,16 @@ impl<DB: Database> Held<DB> {
                 Ok(Err(sqlx::Error::Io(error)))
                     if error.kind() == std::io::ErrorKind::ConnectionRefused => {}
                 Ok(Err(sqlx::Error::Database(error))) if error.is_transient_in_connect_phase() => {}
-                Ok(Err(error)) => return Err(error),
+                // Whatever else keeps a connection from opening (the database refuses this
+                // one, or its credentials) is the database being unavailable to the service,
+                // as sea-orm reports the pool's own failures to connect: an I/O error, which
+                // keeps the cause as its source.
+                Ok(Err(error)) => {
+                    return Err(sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::NotConnected,
+                        error,
+                    )));
+                }
                 Err(_) => return Err(sqlx::Error::PoolTimedOut),
             }
             if timeout_at(deadline, sleep(backoff)).await.is_err() {
