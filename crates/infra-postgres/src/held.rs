@@ -62,8 +62,8 @@ impl<DB: Database> Held<DB> {
     /// its own.
     ///
     /// Callers must let their statements finish (run them in a task of their own) and then
-    /// [`Taken::give_back`] the connection; one dropped instead is closed, which also rolls
-    /// back whatever it had begun.
+    /// [`Taken::settle`] the connection; one dropped instead is closed, which also rolls back
+    /// whatever it had begun.
     pub(crate) async fn take(&self) -> Result<Taken<'_, DB>, sqlx::Error> {
         // The pool's closing (the server shutting down) closes these too.
         if self.pool.is_closed() {
@@ -142,7 +142,7 @@ impl<DB: Database> Held<DB> {
     /// Closes the idle connections when `error` says the database closed the one it came
     /// from: it most likely closed them all (it restarted), and the next callers would each
     /// fail on one.
-    pub(crate) fn after(&self, error: &sqlx::Error) {
+    fn after(&self, error: &sqlx::Error) {
         if lost_connection(error)
             && let Ok(mut idle) = self.idle.lock()
         {
@@ -174,10 +174,20 @@ impl<DB: Database> Taken<'_, DB> {
         Ok(())
     }
 
+    /// Ends the use of the connection by `outcome`, what its last statements gave: kept for
+    /// the next caller after a success; closed after an error (it may be broken or inside a
+    /// transaction), with the idle ones too when the database had closed it ([`Held::after`]).
+    pub(crate) fn settle<T>(self, outcome: &Result<T, sqlx::Error>) {
+        match outcome {
+            Ok(_) => self.give_back(),
+            Err(error) => self.held.after(error),
+        }
+    }
+
     /// Keeps the connection for the next caller. Only for one whose last statements
     /// succeeded: after an error it may be broken or inside a transaction, and is better
     /// dropped (closed).
-    pub(crate) fn give_back(self) {
+    fn give_back(self) {
         let Self {
             held,
             connection,
@@ -236,10 +246,7 @@ where
         connection.reopen().await?;
         rows = fetch_all_on(&mut connection, sql, values).await;
     }
-    match &rows {
-        Ok(_) => connection.give_back(),
-        Err(error) => held.after(error),
-    }
+    connection.settle(&rows);
     rows.map(|rows| rows.into_iter().map(Into::into).collect())
 }
 

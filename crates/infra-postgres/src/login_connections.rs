@@ -84,10 +84,7 @@ impl SqliteLogins {
         let written = query.fetch_all(&mut *connection).await;
         // After an error the connection is dropped, which closes it: whatever it had begun is
         // rolled back with it, and the next write opens another.
-        match &written {
-            Ok(_) => connection.give_back(),
-            Err(error) => self.writer.after(error),
-        }
+        connection.settle(&written);
         written.map(|rows| rows.len())
     }
 }
@@ -146,10 +143,7 @@ impl PostgresLogins {
             .execute(&mut *connection)
             .await;
         // A write is not tried again when its connection was lost: it may have committed.
-        match &written {
-            Ok(_) => connection.give_back(),
-            Err(error) => self.held.after(error),
-        }
+        connection.settle(&written);
         written.map(|done| done.rows_affected())
     }
 }
