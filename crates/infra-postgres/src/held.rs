@@ -59,7 +59,8 @@ impl<DB: Database> Held<DB> {
     /// A connection to use, opened if none is idle. Waits for one, pings it and opens one, all
     /// together no longer than the pool waits for its own. One idle for [`PING_IF_IDLE_FOR`]
     /// is pinged first, and one older than the pool's lifetime replaced, as the pool does with
-    /// its own.
+    /// its own; those idle for the pool's idle timeout are closed (when the next caller comes:
+    /// with no traffic at all they stay open, at most `count` of them).
     ///
     /// Callers must let their statements finish (run them in a task of their own) and then
     /// [`Taken::settle`] the connection; one dropped instead is closed, which also rolls back
@@ -75,7 +76,17 @@ impl<DB: Database> Held<DB> {
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let (idle, stale) = self.idle.lock().map_or_else(
+            |_| (None, Vec::new()),
+            |mut idle| {
+                let stale = stale(&mut idle, options.get_idle_timeout());
+                (idle.pop(), stale)
+            },
+        );
+        for stale in stale {
+            // Closed in the background: a goodbye to the database, not worth a caller's wait.
+            tokio::spawn(stale.connection.close());
+        }
         if let Some(mut idle) = idle {
             let now = Instant::now();
             let too_old = options
@@ -149,6 +160,21 @@ impl<DB: Database> Held<DB> {
             idle.clear();
         }
     }
+}
+
+/// Takes out of `idle` the connections idle for `limit` or longer (the pool's idle timeout), as
+/// the pool closes its own, so that a burst's extra connections do not stay open for good. The
+/// most recently used is last, so they are the first ones.
+fn stale<DB: Database>(idle: &mut Vec<Idle<DB>>, limit: Option<Duration>) -> Vec<Idle<DB>> {
+    let Some(limit) = limit else {
+        return Vec::new();
+    };
+    let now = Instant::now();
+    let fresh = idle
+        .iter()
+        .position(|connection| now.duration_since(connection.since) < limit)
+        .unwrap_or(idle.len());
+    idle.drain(..fresh).collect()
 }
 
 /// A connection [`Held::take`] gave out; it derefs to the connection. Dropped, it closes the
@@ -275,5 +301,71 @@ fn lost_connection(error: &sqlx::Error) -> bool {
             code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "57P05")
         }),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::sqlx::Sqlite;
+    use sea_orm::sqlx::sqlite::SqlitePoolOptions;
+
+    const DONE: Result<(), sqlx::Error> = Ok(());
+
+    #[tokio::test]
+    async fn connections_idle_past_the_pools_idle_timeout_are_closed_at_the_next_take() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .idle_timeout(Duration::from_millis(300))
+            .connect_lazy("sqlite::memory:")
+            .unwrap();
+        let held: Held<Sqlite> = Held::new(pool, 2);
+        let first = held.take().await.unwrap();
+        let second = held.take().await.unwrap();
+        first.settle(&DONE);
+        sleep(Duration::from_millis(400)).await;
+        second.settle(&DONE);
+
+        // `first` has been idle past the timeout, `second` has not: `second` goes out, and
+        // `first` is closed.
+        let taken = held.take().await.unwrap();
+        assert!(taken.reused);
+        assert_eq!(held.idle.lock().unwrap().len(), 0);
+        taken.settle(&DONE);
+        assert_eq!(held.idle.lock().unwrap().len(), 1);
+
+        sleep(Duration::from_millis(400)).await;
+        let taken = held.take().await.unwrap();
+        assert!(
+            !taken.reused,
+            "the only idle one was stale: a new one is opened"
+        );
+        assert_eq!(held.idle.lock().unwrap().len(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_most_recently_used_connection_goes_out_first() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_lazy("sqlite::memory:")
+            .unwrap();
+        let held: Held<Sqlite> = Held::new(pool, 2);
+        let mut first = held.take().await.unwrap();
+        let second = held.take().await.unwrap();
+        // Each in-memory connection is a database of its own: mark one.
+        sqlx::query("CREATE TABLE marked (x INTEGER)")
+            .execute(&mut *first)
+            .await
+            .unwrap();
+        second.settle(&DONE);
+        first.settle(&DONE);
+
+        let mut taken = held.take().await.unwrap();
+        let marked: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'marked'")
+                .fetch_one(&mut *taken)
+                .await
+                .unwrap();
+        assert_eq!(marked, 1, "the connection given back last goes out first");
     }
 }

@@ -35,7 +35,7 @@ mod batch;
 mod connect;
 mod entities;
 mod held;
-mod login_connections;
+mod hot_paths;
 mod rows;
 mod seed;
 mod sessions;

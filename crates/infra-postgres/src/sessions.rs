@@ -2,17 +2,19 @@
 
 use crate::batch::{Batcher, Fetch, pad_to_power_of_two};
 use crate::entities::{retired_secrets, sessions, users};
+use crate::hot_paths::{PostgresHotPath, to_completion};
 use crate::rows::{self, db, insert_event, insert_row, timestamp};
 use crate::transaction::{begin_write, commit};
 use async_trait::async_trait;
 use domain::ports::{SecretMatch, SessionRepository};
 use domain::{AuditEvent, SecretHash, Session, SessionId, UnexpectedError, User, UserId};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, PostgresQueryBuilder, Query, SelectStatement, Values};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QueryResult,
 };
 use std::collections::HashMap;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -33,10 +35,13 @@ pub struct PgSessionRepository {
     connection: DatabaseConnection,
     /// [`SessionRepository::find_with_user`], which every authenticated request calls.
     with_user: Batcher<SessionsWithUsers>,
+    /// On PostgreSQL, where refreshes read sessions by secret and rotate them.
+    refreshes: Option<Arc<PostgresHotPath>>,
 }
 
 impl PgSessionRepository {
-    /// A repository over `connection`'s pool, for everything.
+    /// A repository over `connection`'s pool, for everything but, on PostgreSQL, refreshes
+    /// (see [`PgSessionRepository::with_lookup_connection`]).
     pub fn new(connection: DatabaseConnection) -> Self {
         Self::with_lookup_connection(connection.clone(), connection)
     }
@@ -45,6 +50,12 @@ impl PgSessionRepository {
     /// lookups ([`SessionRepository::find_with_user`], behind every authenticated request)
     /// through `lookups`: best a small pool of their own, from
     /// [`connect_lookups`](crate::connect_lookups), which says why.
+    ///
+    /// On PostgreSQL, refreshes ([`SessionRepository::find_by_secret`] and
+    /// [`SessionRepository::rotate`]) use connections of their own, opened with `connection`'s
+    /// options when first needed: up to as many as its pool has, the most recently used first,
+    /// and none of sqlx's pings when one is given back. Keep one repository per process (its
+    /// clones share them).
     pub fn with_lookup_connection(
         connection: DatabaseConnection,
         lookups: DatabaseConnection,
@@ -57,9 +68,16 @@ impl PgSessionRepository {
             MAX_LOOKUPS_RUNNING,
             FIND_WITH_USER,
         );
+        let refreshes = match &connection.inner {
+            DatabaseConnectionType::SqlxPostgresPoolConnection(_) => Some(Arc::new(
+                PostgresHotPath::pool_sized(connection.get_postgres_connection_pool().clone()),
+            )),
+            _ => None,
+        };
         Self {
             connection,
             with_user,
+            refreshes,
         }
     }
 
@@ -67,45 +85,120 @@ impl PgSessionRepository {
         self.connection.get_database_backend()
     }
 
-    /// [`SessionRepository::rotate`] on PostgreSQL: the compare-and-set and the keeping of the
-    /// retired secret in one statement, which is atomic by itself. That is one round trip
-    /// instead of four (`BEGIN`, `UPDATE`, `INSERT`, `COMMIT`) on the hottest write path.
-    /// Of two concurrent rotations of one secret, the second's `UPDATE` waits for the first's
-    /// row lock, then re-checks its `WHERE` against the new row, matches nothing, and so
-    /// inserts nothing.
+    /// [`SessionRepository::rotate`] on PostgreSQL: [`ROTATE_POSTGRES`] on the refreshes' own
+    /// connections, in a task of its own so that a caller going away midway does not close
+    /// the connection under it.
     async fn rotate_in_one_statement(
-        &self,
+        refreshes: Arc<PostgresHotPath>,
         id: SessionId,
         presented: &SecretHash,
         replacement: &SecretHash,
         at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool, UnexpectedError> {
-        let statement = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "WITH swapped AS (
-                 UPDATE sessions
-                 SET refresh_token_hash = $1, last_used_at = $2, expires_at = $3
-                 WHERE id = $4 AND refresh_token_hash = $5 AND revoked_at IS NULL
-                 RETURNING id
-             )
-             INSERT INTO session_retired_secrets (secret_hash, session_id, retired_at)
-             SELECT $5, id, $2 FROM swapped",
-            [
-                replacement.as_str().into(),
-                timestamp(DbBackend::Postgres, at),
-                timestamp(DbBackend::Postgres, expires_at),
-                id.as_uuid().into(),
-                presented.as_str().into(),
-            ],
-        );
-        let inserted = self
-            .connection
-            .execute_raw(statement)
-            .await
-            .map_err(db("rotating a refresh secret"))?;
-        Ok(inserted.rows_affected() == 1)
+        let values = Values(vec![
+            replacement.as_str().into(),
+            timestamp(DbBackend::Postgres, at),
+            timestamp(DbBackend::Postgres, expires_at),
+            id.as_uuid().into(),
+            presented.as_str().into(),
+        ]);
+        to_completion("rotating a refresh secret", DbErr::Exec, async move {
+            let inserted = refreshes.write(ROTATE_POSTGRES, values).await?;
+            Ok(inserted == 1)
+        })
+        .await
     }
+
+    /// The rows of `select`: on PostgreSQL on the refreshes' own connections, in a task of its
+    /// own so that it always finishes; elsewhere through the pool.
+    async fn rows(
+        &self,
+        select: SelectStatement,
+        context: &'static str,
+    ) -> Result<Vec<QueryResult>, UnexpectedError> {
+        match &self.refreshes {
+            Some(refreshes) => {
+                let refreshes = refreshes.clone();
+                let (sql, values) = select.build(PostgresQueryBuilder);
+                to_completion(context, DbErr::Query, async move {
+                    refreshes.read(sql, values).await
+                })
+                .await
+            }
+            None => self
+                .connection
+                .query_all(&select)
+                .await
+                .map_err(db(context)),
+        }
+    }
+}
+
+/// The rotation of a refresh secret on PostgreSQL: the compare-and-set and the keeping of the
+/// retired secret in one statement, which is atomic by itself. That is one round trip instead
+/// of four (`BEGIN`, `UPDATE`, `INSERT`, `COMMIT`) on the hottest write path. Of two concurrent
+/// rotations of one secret, the second's `UPDATE` waits for the first's row lock, then
+/// re-checks its `WHERE` against the new row, matches nothing, and so inserts nothing.
+const ROTATE_POSTGRES: &str = "WITH swapped AS (
+         UPDATE sessions
+         SET refresh_token_hash = $1, last_used_at = $2, expires_at = $3
+         WHERE id = $4 AND refresh_token_hash = $5 AND revoked_at IS NULL
+         RETURNING id
+     )
+     INSERT INTO session_retired_secrets (secret_hash, session_id, retired_at)
+     SELECT $5, id, $2 FROM swapped";
+
+/// The session (with its user) whose current refresh secret is `hash`, or, when `current` is
+/// false, that rotated away from `hash`. Built and decoded by column position, as
+/// [`SessionsWithUsers`] is.
+fn by_secret(hash: &SecretHash, current: bool) -> SelectStatement {
+    let mut select = Query::select();
+    select
+        .columns(rows::SESSION_COLUMNS.map(|column| (sessions::Entity, column)))
+        .columns(rows::USER_COLUMNS.map(|column| (users::Entity, column)))
+        .from(sessions::Entity)
+        .left_join(
+            users::Entity,
+            Expr::col((users::Entity, users::Column::Id))
+                .equals((sessions::Entity, sessions::Column::UserId)),
+        );
+    if current {
+        select.and_where(
+            Expr::col((sessions::Entity, sessions::Column::RefreshTokenHash)).eq(hash.as_str()),
+        );
+    } else {
+        select
+            .inner_join(
+                retired_secrets::Entity,
+                Expr::col((retired_secrets::Entity, retired_secrets::Column::SessionId))
+                    .equals((sessions::Entity, sessions::Column::Id)),
+            )
+            .and_where(
+                Expr::col((retired_secrets::Entity, retired_secrets::Column::SecretHash))
+                    .eq(hash.as_str()),
+            );
+    }
+    select
+}
+
+/// The session and user of the first of `found`, the rows of a [`by_secret`] query.
+fn secret_match(
+    found: &[QueryResult],
+    current: bool,
+    context: &'static str,
+) -> Result<Option<SecretMatch>, UnexpectedError> {
+    let Some(row) = found.first() else {
+        return Ok(None);
+    };
+    let session = rows::session_at(row, 0).map_err(db(context))?;
+    let user = rows::user_at(row, rows::SESSION_COLUMNS.len()).map_err(db(context))?;
+    let (session, user) = rows::session_with_user(session, user)?;
+    Ok(Some(SecretMatch {
+        session,
+        user,
+        current,
+    }))
 }
 
 #[async_trait]
@@ -114,45 +207,17 @@ impl SessionRepository for PgSessionRepository {
         &self,
         hash: &SecretHash,
     ) -> Result<Option<SecretMatch>, UnexpectedError> {
+        const CURRENT: &str = "finding a session by its secret";
+        const RETIRED: &str = "finding a session by a rotated secret";
         // The current secret is what nearly every refresh presents: look there first, by
         // the unique index on the hash, with the user joined in the same query.
-        let current = sessions::Entity::find()
-            .filter(sessions::Column::RefreshTokenHash.eq(hash.as_str()))
-            .find_also_related(users::Entity)
-            .all(&self.connection)
-            .await
-            .map_err(db("finding a session by its secret"))
-            .map(rows::unique_row)?;
-        if let Some((session, user)) = current {
-            let (session, user) = rows::session_with_user(session, user)?;
-            return Ok(Some(SecretMatch {
-                session,
-                user,
-                current: true,
-            }));
+        let current = self.rows(by_secret(hash, true), CURRENT).await?;
+        if let Some(found) = secret_match(&current, true, CURRENT)? {
+            return Ok(Some(found));
         }
         // Then among the secrets sessions rotated away from: a hit there is a replay.
-        let retired = sessions::Entity::find()
-            .join(
-                JoinType::InnerJoin,
-                sessions::Relation::RetiredSecrets.def(),
-            )
-            .filter(retired_secrets::Column::SecretHash.eq(hash.as_str()))
-            .find_also_related(users::Entity)
-            .all(&self.connection)
-            .await
-            .map_err(db("finding a session by a rotated secret"))
-            .map(rows::unique_row)?;
-        retired
-            .map(|(session, user)| {
-                let (session, user) = rows::session_with_user(session, user)?;
-                Ok(SecretMatch {
-                    session,
-                    user,
-                    current: false,
-                })
-            })
-            .transpose()
+        let retired = self.rows(by_secret(hash, false), RETIRED).await?;
+        secret_match(&retired, false, RETIRED)
     }
 
     async fn rotate(
@@ -163,12 +228,18 @@ impl SessionRepository for PgSessionRepository {
         at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool, UnexpectedError> {
-        let backend = self.backend();
-        if backend == DbBackend::Postgres {
-            return self
-                .rotate_in_one_statement(id, presented, replacement, at, expires_at)
-                .await;
+        if let Some(refreshes) = &self.refreshes {
+            return Self::rotate_in_one_statement(
+                refreshes.clone(),
+                id,
+                presented,
+                replacement,
+                at,
+                expires_at,
+            )
+            .await;
         }
+        let backend = self.backend();
         let transaction = begin_write(&self.connection).await?;
         // Compare-and-set: the update matches only while `presented` is still the current,
         // unrevoked secret. Of two concurrent rotations, the second waits for the first's write

@@ -1,9 +1,9 @@
 //! [`PgUserRepository`]: accounts, their login counters, and the administrators' listing.
 
 use crate::entities::{sessions, users};
-use crate::login_connections::{PostgresLogins, SqliteLogins};
+use crate::hot_paths::{PostgresHotPath, SqliteLogins, to_completion};
 use crate::rows::{
-    self, db, db_error, insert_event, insert_row, insert_session, sqlx_db, timestamp, user_row,
+    self, db, db_error, insert_event, insert_row, insert_session, timestamp, user_row,
     violates_unique,
 };
 use crate::transaction::{begin_write, commit};
@@ -17,11 +17,10 @@ use sea_orm::sea_query::Values;
 use sea_orm::sea_query::{
     Expr, ExprTrait, Func, LikeExpr, PostgresQueryBuilder, Query, SqliteQueryBuilder,
 };
-use sea_orm::sqlx;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbBackend,
     DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    RuntimeErr, Select, Value,
+    Select, Value,
 };
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -45,7 +44,7 @@ pub struct PgUserRepository {
 #[derive(Debug, Clone)]
 enum Logins {
     Sqlite(Arc<SqliteLogins>),
-    Postgres(Arc<PostgresLogins>),
+    Postgres(Arc<PostgresHotPath>),
     /// A connection that was closed (sea-orm's `Disconnected`): nothing to read or write.
     Disconnected,
 }
@@ -61,7 +60,7 @@ impl PgUserRepository {
                 SqliteLogins::new(connection.get_sqlite_connection_pool().clone()),
             )),
             DatabaseConnectionType::SqlxPostgresPoolConnection(_) => Logins::Postgres(Arc::new(
-                PostgresLogins::new(connection.get_postgres_connection_pool().clone()),
+                PostgresHotPath::one_per_core(connection.get_postgres_connection_pool().clone()),
             )),
             DatabaseConnectionType::Disconnected => Logins::Disconnected,
         };
@@ -181,20 +180,6 @@ async fn record_login_on(logins: &Logins, values: Vec<Value>) -> Result<bool, Un
         }
         Logins::Disconnected => Err(disconnected(CONTEXT)),
     }
-}
-
-/// Runs `work` in a task of its own, so that it finishes even when its caller goes away (see
-/// [`crate::login_connections`]), and says what failed in `context`, its sqlx error wrapped by
-/// `kind`.
-async fn to_completion<T: Send + 'static>(
-    context: &'static str,
-    kind: fn(RuntimeErr) -> DbErr,
-    work: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
-) -> Result<T, UnexpectedError> {
-    tokio::spawn(work)
-        .await
-        .map_err(|error| UnexpectedError::internal(context, error))?
-        .map_err(sqlx_db(context, kind))
 }
 
 /// [`UserRepository::find_by_email`], on the logins' own connections in a task of its own so

@@ -112,7 +112,8 @@ pub struct Config {
     /// Largest database connection pool (default: 10 on PostgreSQL, 4 on SQLite); the session
     /// checks of authenticated requests have 2 connections of their own besides, and the
     /// reads of accounts by email and the recording of logins more (2 on SQLite, one per core
-    /// up to the pool size on PostgreSQL).
+    /// up to the pool size on PostgreSQL), and on PostgreSQL refreshes up to the pool size
+    /// again.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS")]
     pub database_max_connections: Option<u32>,
     /// Seconds to wait for the database at start-up and for a free connection.

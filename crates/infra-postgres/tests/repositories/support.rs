@@ -11,7 +11,7 @@ use infra_postgres::{
     PgAuditLog, PgSessionRepository, PgUserRepository, PoolOptions, connect, connect_lookups,
     migrate,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -328,4 +328,38 @@ fn with_database_replaces_only_the_database_name() {
         with_database("postgres://host", "test_x"),
         "postgres://host/test_x"
     );
+}
+
+/// Ends, from another session, every PostgreSQL session of the test database whose last
+/// statement contains `marker` (but for the pool's, which ran the statements here), and waits
+/// until they are gone.
+pub(crate) async fn terminate_sessions_that_ran(database: &TestDb, marker: &str) {
+    let filter = format!(
+        "datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%{marker}%' \
+         AND query NOT LIKE '%pg_stat_activity%'"
+    );
+    let ended = database
+        .connection
+        .query_all_raw(Statement::from_string(
+            database.backend(),
+            format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {filter}"),
+        ))
+        .await
+        .unwrap();
+    assert!(!ended.is_empty(), "a session ran {marker}");
+    for _ in 0..250 {
+        let left = database
+            .connection
+            .query_all_raw(Statement::from_string(
+                database.backend(),
+                format!("SELECT pid FROM pg_stat_activity WHERE {filter}"),
+            ))
+            .await
+            .unwrap();
+        if left.is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the sessions that ran {marker} did not end");
 }

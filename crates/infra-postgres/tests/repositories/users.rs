@@ -2,7 +2,8 @@
 //! counters, and corrupt rows.
 
 use crate::support::{
-    TestDb, email, event, insert, insert_with_session, micros, now, session, user,
+    TestDb, email, event, insert, insert_with_session, micros, now, session,
+    terminate_sessions_that_ran, user,
 };
 use domain::ports::{AuditLog, SaveUserError, SessionRepository, UserRepository};
 use domain::{
@@ -752,40 +753,6 @@ async fn a_login_write_that_finds_sqlite_busy_writes_nothing_and_leaves_its_conn
         }
     })
     .await;
-}
-
-/// Ends, from another session, every PostgreSQL session of the test database whose last
-/// statement contains `marker` (but for the pool's, which ran the statements here), and waits
-/// until they are gone.
-async fn terminate_sessions_that_ran(database: &TestDb, marker: &str) {
-    let filter = format!(
-        "datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%{marker}%' \
-         AND query NOT LIKE '%pg_stat_activity%'"
-    );
-    let ended = database
-        .connection
-        .query_all_raw(Statement::from_string(
-            database.backend(),
-            format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {filter}"),
-        ))
-        .await
-        .unwrap();
-    assert!(!ended.is_empty(), "a session ran {marker}");
-    for _ in 0..250 {
-        let left = database
-            .connection
-            .query_all_raw(Statement::from_string(
-                database.backend(),
-                format!("SELECT pid FROM pg_stat_activity WHERE {filter}"),
-            ))
-            .await
-            .unwrap();
-        if left.is_empty() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("the sessions that ran {marker} did not end");
 }
 
 /// PostgreSQL only: its logins' connections are held outside the pool, and may be closed by
