@@ -16,8 +16,8 @@ use std::time::Duration;
 /// How the connection pool behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolOptions {
-    /// The most connections the pool opens. An in-memory SQLite database always gets one: a
-    /// second connection would open a second, empty database.
+    /// The most connections the pool opens. An in-memory SQLite database always gets one, never
+    /// closed: the database lives only while a connection to it is open.
     pub max_connections: u32,
     /// Connections kept open even when idle.
     pub min_connections: u32,

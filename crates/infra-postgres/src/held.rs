@@ -1,8 +1,10 @@
-//! A few connections held outside sqlx's pool, for the statements every login runs.
+//! Connections held outside sqlx's pool, for the statements every login and every refresh runs
+//! (see [`crate::hot_paths`]).
 //!
 //! sqlx tests every connection that comes back to its pool with a ping, unconditionally, in a
 //! task of its own: a second round trip for every statement, and two more wake-ups of the
-//! runtime, which a login flood takes from the password hashing on the same cores. And its
+//! runtime, which a login flood takes from the password hashing on the same cores, and which
+//! cost PostgreSQL a share of its CPU per refresh. And its
 //! pool hands out idle connections oldest first, so that under a steady load each statement
 //! wakes a PostgreSQL backend that has gone to sleep since its last one, with cold caches. The
 //! connections held here go back without a ping, and the most recently used goes out first.
@@ -76,16 +78,17 @@ impl<DB: Database> Held<DB> {
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
-        let (idle, stale) = self.idle.lock().map_or_else(
+        let (idle, expired) = self.idle.lock().map_or_else(
             |_| (None, Vec::new()),
             |mut idle| {
-                let stale = stale(&mut idle, options.get_idle_timeout());
-                (idle.pop(), stale)
+                let expired = expired(&mut idle, options.get_idle_timeout());
+                (idle.pop(), expired)
             },
         );
-        for stale in stale {
-            // Closed in the background: a goodbye to the database, not worth a caller's wait.
-            tokio::spawn(stale.connection.close());
+        for connection in expired {
+            // Closed before this caller opens another, so that no more than `count` are ever
+            // open; a goodbye is one message, and a dead socket's is cut short by the deadline.
+            let _ = timeout_at(deadline, connection.connection.close()).await;
         }
         if let Some(mut idle) = idle {
             let now = Instant::now();
@@ -165,7 +168,7 @@ impl<DB: Database> Held<DB> {
 /// Takes out of `idle` the connections idle for `limit` or longer (the pool's idle timeout), as
 /// the pool closes its own, so that a burst's extra connections do not stay open for good. The
 /// most recently used is last, so they are the first ones.
-fn stale<DB: Database>(idle: &mut Vec<Idle<DB>>, limit: Option<Duration>) -> Vec<Idle<DB>> {
+fn expired<DB: Database>(idle: &mut Vec<Idle<DB>>, limit: Option<Duration>) -> Vec<Idle<DB>> {
     let Some(limit) = limit else {
         return Vec::new();
     };
@@ -249,7 +252,7 @@ impl<DB: Database> DerefMut for Taken<'_, DB> {
 /// The rows of `sql` with `values` on one of `held`'s connections. A connection whose read
 /// failed is closed. When the database had closed it (it restarted, or an administrator or a
 /// proxy ended the session), the read is tried once more on a connection opened for it, so that
-/// logins' reads recover from a restart without failing a request.
+/// logins' and refreshes' reads recover from a restart without failing a request.
 pub(crate) async fn fetch_all<DB>(
     held: &Held<DB>,
     sql: String,
@@ -352,20 +355,30 @@ mod tests {
         let held: Held<Sqlite> = Held::new(pool, 2);
         let mut first = held.take().await.unwrap();
         let second = held.take().await.unwrap();
-        // Each in-memory connection is a database of its own: mark one.
-        sqlx::query("CREATE TABLE marked (x INTEGER)")
+        // A temporary table belongs to its connection alone (sqlx's in-memory connections share
+        // one database): mark one.
+        sqlx::query("CREATE TEMP TABLE marked (x INTEGER)")
             .execute(&mut *first)
             .await
             .unwrap();
         second.settle(&DONE);
         first.settle(&DONE);
 
-        let mut taken = held.take().await.unwrap();
-        let marked: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'marked'")
-                .fetch_one(&mut *taken)
-                .await
-                .unwrap();
-        assert_eq!(marked, 1, "the connection given back last goes out first");
+        let mut last_back = held.take().await.unwrap();
+        let mut first_back = held.take().await.unwrap();
+        assert!(last_back.reused && first_back.reused);
+        assert_eq!(
+            marked(&mut last_back).await,
+            1,
+            "the last given back goes first"
+        );
+        assert_eq!(marked(&mut first_back).await, 0);
+    }
+
+    async fn marked(connection: &mut Taken<'_, Sqlite>) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM sqlite_temp_master WHERE name = 'marked'")
+            .fetch_one(&mut **connection)
+            .await
+            .unwrap()
     }
 }

@@ -11,8 +11,9 @@
 //! transaction, so pooled connections taking turns re-read every page). The reads go through
 //! another, so that they never wait behind a write waiting for SQLite's write lock.
 //!
-//! On PostgreSQL, logins and refreshes each have a few connections that their reads and writes
-//! share (see [`PostgresHotPath`]).
+//! On PostgreSQL, logins and refreshes each have connections of their own, which their reads and
+//! writes share: one per core for logins, as many as the pool has for refreshes (see
+//! [`PostgresHotPath`]).
 //!
 //! Every call here must be let finish: run it through [`to_completion`].
 
@@ -35,8 +36,8 @@ use sea_query_sqlx::SqlxValues;
 pub(crate) struct SqliteLogins {
     pool: SqlitePool,
     /// Whether to hold connections of their own. Not beside a pool of one connection: that is
-    /// an in-memory database (a new connection would open an empty one) or a deliberately
-    /// tiny pool, and both are used through the pool.
+    /// an in-memory database (which lives only as long as the pool's one connection, see
+    /// [`crate::connect`]) or a deliberately tiny pool, and both are used through the pool.
     hold: bool,
     reader: Held<Sqlite>,
     writer: Held<Sqlite>,
@@ -109,7 +110,7 @@ async fn roll_back_or_close(connection: &mut PoolConnection<Sqlite>) {
 }
 
 /// Runs PostgreSQL's reads and one-statement writes of one hot path (logins, or refreshes) on
-/// a few connections of its own.
+/// connections of its own.
 ///
 /// Callers must let each call finish (run it in a task of its own), as for [`SqliteLogins`].
 #[derive(Debug)]
@@ -138,11 +139,12 @@ impl PostgresHotPath {
     /// as fast as clients send them. Each waits for its commit to reach the disk, and
     /// PostgreSQL flushes the commits waiting together at once, so throughput grows with the
     /// writes in flight: in the benchmark, 2 connections gave 1,670–1,936 refreshes/s, 4 gave
-    /// 2,021–2,118, and 10 gave 2,517–3,065 (bench/README).
+    /// 2,021–2,118, and 10 gave 2,517–3,065 (bench/README, "What the sixteenth run found").
     pub(crate) fn pool_sized(pool: PgPool) -> Self {
         let size = usize::try_from(pool.options().get_max_connections()).unwrap_or(usize::MAX);
         Self::new(pool, size)
     }
+
     /// Runs the query `sql` with `values` and returns its rows.
     pub(crate) async fn read(
         &self,

@@ -51,7 +51,7 @@ impl PgSessionRepository {
     /// through `lookups`: best a small pool of their own, from
     /// [`connect_lookups`](crate::connect_lookups), which says why.
     ///
-    /// On PostgreSQL, refreshes ([`SessionRepository::find_by_secret`] and
+    /// On PostgreSQL, refreshes and logouts ([`SessionRepository::find_by_secret`] and
     /// [`SessionRepository::rotate`]) use connections of their own, opened with `connection`'s
     /// options when first needed: up to as many as its pool has, the most recently used first,
     /// and none of sqlx's pings when one is given back. Keep one repository per process (its
