@@ -86,8 +86,9 @@ impl<DB: Database> Held<DB> {
             },
         );
         for connection in expired {
-            // Closed before this caller opens another, so that no more than `count` are ever
-            // open; a goodbye is one message, and a dead socket's is cut short by the deadline.
+            // Closed here, not in the background, so that this caller does not open another
+            // while they are still open; a goodbye is one message, and a dead socket's is cut
+            // short by the deadline.
             let _ = timeout_at(deadline, connection.connection.close()).await;
         }
         if let Some(mut idle) = idle {
