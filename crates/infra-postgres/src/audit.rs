@@ -1,4 +1,4 @@
-//! [`PgAuditLog`]: audit events that no other write carries, and the administrators' view
+//! [`SqlAuditLog`]: audit events that no other write carries, and the administrators' view
 //! of the trail. Events that go with a change are written by the repository making the
 //! change, in its transaction, through [`crate::rows::insert_event`].
 
@@ -15,11 +15,11 @@ use sea_orm::{
 
 /// [`AuditLog`] on PostgreSQL or SQLite, through sea-orm.
 #[derive(Debug, Clone)]
-pub struct PgAuditLog {
+pub struct SqlAuditLog {
     connection: DatabaseConnection,
 }
 
-impl PgAuditLog {
+impl SqlAuditLog {
     /// An audit log over `connection`'s pool.
     pub fn new(connection: DatabaseConnection) -> Self {
         Self { connection }
@@ -27,7 +27,7 @@ impl PgAuditLog {
 }
 
 #[async_trait]
-impl AuditLog for PgAuditLog {
+impl AuditLog for SqlAuditLog {
     async fn record(&self, event: &AuditEvent) -> Result<(), UnexpectedError> {
         self.connection
             .execute(&insert_event(

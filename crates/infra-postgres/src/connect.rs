@@ -1,17 +1,22 @@
-//! Opening the connection pool, applying migrations, and checking the database answers.
+//! Opening the connection pool and checking the database answers.
 //!
-//! One function opens both backends: `postgres://…` and `sqlite:…`. SQLite gets the settings
+//! One pool serves every repository of this crate: a process opens at most
+//! [`PoolOptions::max_connections`] connections to its database. One function opens both
+//! backends: `postgres://…` and `sqlite:…`. SQLite gets the settings
 //! that make it fit for a server (WAL, `synchronous=NORMAL`, a busy timeout, foreign keys),
 //! applied through sqlx's connect options, so that every connection the pool ever opens gets
 //! them, not just the first.
 
-use crate::held::PING_IF_IDLE_FOR;
 use crate::rows::db;
 use domain::UnexpectedError;
-use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::time::Duration;
+
+/// How long a connection may sit idle in the pool before it is pinged ahead of its next use:
+/// long enough for a server, proxy or firewall to have dropped it. Pinging every connection
+/// handed out (sqlx's default) would add a round trip to every statement.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// How the connection pool behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,9 +64,6 @@ pub async fn connect(
         .min_connections(options.min_connections)
         .connect_timeout(options.connect_timeout)
         .acquire_timeout(options.acquire_timeout)
-        // sqlx pings every connection it hands out by default: a second round trip for
-        // every query. Ping only connections idle long enough for a server, proxy or
-        // firewall to have dropped them.
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         // Every statement at INFO would drown the service's own logs.
         .sqlx_logging(false);
@@ -100,56 +102,6 @@ pub async fn connect(
             elapsed,
         )),
     }
-}
-
-/// Connections of the pool that [`connect_lookups`] opens.
-///
-/// The coalesced lookups run one at a time, but sqlx gives a connection back to its pool in a
-/// task of its own once the query is done: with a single connection, each lookup waited for
-/// the previous one's hand-back (in the load benchmark, `/me` on PostgreSQL used a quarter less
-/// database CPU but served 8 % fewer requests than from the main pool). With two, the next
-/// lookup takes the other one.
-pub const LOOKUP_CONNECTIONS: u32 = 2;
-
-/// Opens the small pool ([`LOOKUP_CONNECTIONS`], kept open) that
-/// [`PgSessionRepository::with_lookup_connection`] reads sessions through, or `None` for an
-/// in-memory SQLite database (whose only connection holds the data, so the lookups must
-/// share it). `options` are the main pool's, but for the connection counts.
-///
-/// The coalesced lookups behind every authenticated request run one at a time. From the main
-/// pool, each took whichever connection sqlx handed out next, cycling through all ten: each
-/// read woke a PostgreSQL backend that had gone to sleep since its last one, with cold caches.
-/// Two connections used in turn stay busy and warm. In the load benchmark (3 alternating
-/// rounds, 100k users, 64 connections), PostgreSQL's CPU per `/me` fell from 13.6–15.4 µs to
-/// 10.7–11.8 µs and throughput rose by 4–20 %; on SQLite (2 rounds), by 6 %.
-///
-/// [`PgSessionRepository::with_lookup_connection`]: crate::PgSessionRepository::with_lookup_connection
-///
-/// # Errors
-/// As [`connect`].
-pub async fn connect_lookups(
-    url: &str,
-    options: &PoolOptions,
-) -> Result<Option<DatabaseConnection>, UnexpectedError> {
-    if Backend::of(url)? == Backend::SqliteMemory {
-        return Ok(None);
-    }
-    let lookups = PoolOptions {
-        max_connections: LOOKUP_CONNECTIONS,
-        min_connections: LOOKUP_CONNECTIONS,
-        ..options.clone()
-    };
-    connect(url, &lookups).await.map(Some)
-}
-
-/// Applies every pending migration.
-///
-/// # Errors
-/// `UnexpectedError` when a migration fails or the database does not answer.
-pub async fn migrate(connection: &DatabaseConnection) -> Result<(), UnexpectedError> {
-    Migrator::up(connection, None)
-        .await
-        .map_err(db("applying migrations"))
 }
 
 /// Checks that the database answers (for a readiness probe).

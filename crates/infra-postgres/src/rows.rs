@@ -358,9 +358,8 @@ pub(crate) fn event(row: audit_events::Model) -> Result<AuditEvent, UnexpectedEr
 ///
 /// Such lookups read `.all()` and keep the first row instead of calling `.one()`, which adds
 /// `LIMIT ?` with the 1 as a bound parameter: SQLite expires a statement whose `LIMIT` is a
-/// bound parameter each time it is bound again, and re-prepares it on the next step. On
-/// `/api/users/me/` that re-parsing of the same query was a third of the server's CPU. A
-/// unique key needs no limit, and the statement then stays prepared in sqlx's cache.
+/// bound parameter each time it is bound again, and re-parses it on the next step. A unique
+/// key needs no limit, and the statement then stays prepared in sqlx's cache.
 pub(crate) fn unique_row<T>(rows: Vec<T>) -> Option<T> {
     rows.into_iter().next()
 }
@@ -378,20 +377,6 @@ pub(crate) fn db_error(context: &str, error: DbErr) -> UnexpectedError {
 /// A closure for `map_err` that applies [`db_error`] with `context`.
 pub(crate) fn db(context: &'static str) -> impl Fn(DbErr) -> UnexpectedError {
     move |error| db_error(context, error)
-}
-
-/// [`db`] for an error straight from sqlx (a statement on a held connection), which sea-orm
-/// would have wrapped in `kind` (`DbErr::Query` or `DbErr::Exec`).
-pub(crate) fn sqlx_db(
-    context: &'static str,
-    kind: fn(RuntimeErr) -> DbErr,
-) -> impl Fn(sea_orm::sqlx::Error) -> UnexpectedError {
-    move |error| {
-        db_error(
-            context,
-            kind(RuntimeErr::SqlxError(std::sync::Arc::new(error))),
-        )
-    }
 }
 
 fn is_unavailable(error: &DbErr) -> bool {

@@ -10,9 +10,7 @@ use crate::rows::{USER_COLUMNS, db, optional_timestamp, timestamp};
 use crate::transaction::{begin_write, commit};
 use domain::{PasswordHash, UnexpectedError};
 use sea_orm::sea_query::{OnConflict, Query};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -73,22 +71,12 @@ fn batch_size(backend: DbBackend) -> u64 {
     }
 }
 
-/// Seeds of at least this many users set the table's secondary indexes aside (see
-/// [`seed_users`]); below it, maintaining them row by row is cheaper than rebuilding them.
-const BULK: u64 = 100_000;
-
 /// Inserts the users numbered `1..=count`: `user{n}@example.com`, named from a small list of
 /// computing pioneers, all with `password_hash`. Two users join per 61 seconds from
 /// 2021-01-01 (so `date_joined` has ties, as real sign-ups do), one in 500 is an admin, one in
 /// 25 is inactive, and one in 3 has logged in once. Users whose email is taken already are
 /// skipped. Calls `progress` with the number of users handled so far after each batch, and
 /// returns how many were inserted.
-///
-/// On PostgreSQL a seed of 100,000 users or more drops the table's non-unique indexes first
-/// and recreates them, from their own definitions, before committing: building an index
-/// once is several times faster than updating it a million times (the trigram indexes
-/// above all: about 9 s instead of 24 s for a million users here). Those `DROP INDEX`es lock
-/// the `users` table until the seed commits, so seed a database nobody is using.
 ///
 /// Needs a tokio runtime: each batch is built on a blocking thread while the previous one
 /// is being written.
@@ -104,11 +92,6 @@ pub async fn seed_users(
     let backend = connection.get_database_backend();
     let batch = batch_size(backend);
     let transaction = begin_write(connection).await?;
-    let set_aside = if backend == DbBackend::Postgres && count >= BULK {
-        set_aside_secondary_indexes(&transaction).await?
-    } else {
-        Vec::new()
-    };
     let build = |first: u64| {
         let last = count.min(first + batch - 1);
         let password_hash = password_hash.clone();
@@ -137,53 +120,8 @@ pub async fn seed_users(
             .rows_affected();
         progress(last);
     }
-    for definition in set_aside {
-        transaction
-            .execute_unprepared(&definition)
-            .await
-            .map_err(db("recreating an index after seeding"))?;
-    }
     commit(transaction).await?;
     Ok(inserted)
-}
-
-/// Drops every index of `users` that is neither its primary key nor unique (the unique
-/// email index stays: it keeps emails unique and serves `ON CONFLICT`), and returns the
-/// statements that recreate them. Also gives this transaction's index builds more memory.
-async fn set_aside_secondary_indexes(
-    transaction: &DatabaseTransaction,
-) -> Result<Vec<String>, UnexpectedError> {
-    let rows = transaction
-        .query_all_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT index.relname::text AS name, pg_get_indexdef(index.oid) AS definition
-             FROM pg_index
-             JOIN pg_class AS index ON index.oid = pg_index.indexrelid
-             WHERE pg_index.indrelid = 'users'::regclass
-               AND NOT pg_index.indisunique
-               AND NOT pg_index.indisprimary",
-        ))
-        .await
-        .map_err(db("finding the indexes of users"))?;
-    let mut definitions = Vec::with_capacity(rows.len());
-    for row in rows {
-        let name: String = row
-            .try_get("", "name")
-            .map_err(db("reading an index name"))?;
-        let definition: String = row
-            .try_get("", "definition")
-            .map_err(db("reading an index definition"))?;
-        transaction
-            .execute_unprepared(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))
-            .await
-            .map_err(db("dropping an index before seeding"))?;
-        definitions.push(definition);
-    }
-    transaction
-        .execute_unprepared("SET LOCAL maintenance_work_mem = '256MB'")
-        .await
-        .map_err(db("configuring the index builds"))?;
-    Ok(definitions)
 }
 
 /// The `INSERT` of users `first..=last`.

@@ -1,10 +1,9 @@
-//! [`PgUserRepository`]: accounts, their login counters, and the administrators' listing.
+//! [`SqlUserRepository`]: accounts, their login counters, and the administrators' listing.
 
 use crate::entities::{sessions, users};
-use crate::hot_paths::{PostgresHotPath, SqliteLogins, to_completion};
 use crate::rows::{
-    self, db, db_error, insert_event, insert_row, insert_session, timestamp, user_row,
-    violates_unique,
+    self, db, db_error, insert_event, insert_row, insert_session, optional_timestamp, timestamp,
+    user_row, violates_unique,
 };
 use crate::transaction::{begin_write, commit};
 use async_trait::async_trait;
@@ -13,16 +12,11 @@ use domain::{
     AuditEvent, CursorKey, Email, PageRequest, PasswordHash, Session, UnexpectedError, User,
     UserFilter, UserId, UserOrdering, UserQuery, UserSlice,
 };
-use sea_orm::sea_query::Values;
-use sea_orm::sea_query::{
-    Expr, ExprTrait, Func, LikeExpr, PostgresQueryBuilder, Query, SqliteQueryBuilder,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbBackend,
-    DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
-use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The unique index that makes an email belong to one account (see `migrations`).
@@ -34,191 +28,19 @@ const COUNTS_TABLE: &str = "user_counts";
 
 /// [`UserRepository`] on PostgreSQL or SQLite, through sea-orm.
 #[derive(Debug, Clone)]
-pub struct PgUserRepository {
+pub struct SqlUserRepository {
     connection: DatabaseConnection,
-    /// Where accounts are read by email and logins recorded.
-    logins: Logins,
 }
 
-/// Where a repository reads accounts by email and records logins.
-#[derive(Debug, Clone)]
-enum Logins {
-    Sqlite(Arc<SqliteLogins>),
-    Postgres(Arc<PostgresHotPath>),
-    /// A connection that was closed (sea-orm's `Disconnected`): nothing to read or write.
-    Disconnected,
-}
-
-impl PgUserRepository {
-    /// A repository over `connection`'s pool. Logins read accounts by email and record
-    /// themselves on connections of their own, opened at their first use: on PostgreSQL, as
-    /// many as the machine has cores, at most the pool's size; on SQLite with a pool of more
-    /// than one connection, two (one reads, the other writes).
+impl SqlUserRepository {
+    /// A repository over `connection`'s pool.
     pub fn new(connection: DatabaseConnection) -> Self {
-        let logins = match &connection.inner {
-            DatabaseConnectionType::SqlxSqlitePoolConnection(_) => Logins::Sqlite(Arc::new(
-                SqliteLogins::new(connection.get_sqlite_connection_pool().clone()),
-            )),
-            DatabaseConnectionType::SqlxPostgresPoolConnection(_) => Logins::Postgres(Arc::new(
-                PostgresHotPath::one_per_core(connection.get_postgres_connection_pool().clone()),
-            )),
-            DatabaseConnectionType::Disconnected => Logins::Disconnected,
-        };
-        Self { connection, logins }
+        Self { connection }
     }
 
     fn backend(&self) -> DbBackend {
         self.connection.get_database_backend()
     }
-}
-
-/// The login's writes on PostgreSQL, one statement; its parameters are [`login_values`]. One
-/// statement is atomic by itself, and one round trip instead of five (`BEGIN`, `UPDATE`, two
-/// `INSERT`s, `COMMIT`), each of which cost PostgreSQL and the server CPU that a login flood
-/// takes from the password hashing. The update matches only the account as the password was
-/// checked against (still active, same hash), and the inserts follow it, so a login that raced
-/// a password change, a deactivation or a deletion writes nothing.
-const RECORD_LOGIN_POSTGRES: &str = "WITH logged_in AS (
-         UPDATE users
-         SET last_login = $1, failed_logins = 0, locked_until = NULL, updated_at = $1,
-             password_hash = COALESCE($2, password_hash)
-         WHERE id = $3 AND is_active AND password_hash = $20
-         RETURNING id
-     ), opened AS (
-         INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,
-                               expires_at, revoked_at, user_agent, ip)
-         SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM logged_in
-         RETURNING id
-     )
-     INSERT INTO audit_events (id, at, actor_id, action, target_id, ip, details)
-     SELECT $13, $14, $15, $16, $17, $18, $19 FROM opened";
-
-/// The login's writes on SQLite, which has no writing `WITH`: one transaction of five
-/// statements, sent to the connection's thread as one command (sqlx binds `$n` by number
-/// across them). Each insert happens only if the statement before it changed one row
-/// (`changes()`), so when the update matches nothing (as on PostgreSQL) nothing is written
-/// and no row comes back.
-const RECORD_LOGIN_SQLITE: &str = "BEGIN IMMEDIATE;
-     UPDATE users
-     SET last_login = $1, failed_logins = 0, locked_until = NULL, updated_at = $1,
-         password_hash = COALESCE($2, password_hash)
-     WHERE id = $3 AND is_active AND password_hash = $20;
-     INSERT INTO sessions (id, user_id, refresh_token_hash, created_at, last_used_at,
-                           expires_at, revoked_at, user_agent, ip)
-     SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1;
-     INSERT INTO audit_events (id, at, actor_id, action, target_id, ip, details)
-     SELECT $13, $14, $15, $16, $17, $18, $19 WHERE changes() = 1
-     RETURNING id;
-     COMMIT";
-
-/// The parameters of [`RECORD_LOGIN_POSTGRES`] and [`RECORD_LOGIN_SQLITE`], in `backend`'s
-/// formats.
-fn login_values(
-    backend: DbBackend,
-    id: UserId,
-    verified: &PasswordHash,
-    at: OffsetDateTime,
-    rehashed: Option<&PasswordHash>,
-    session: &Session,
-    event: &AuditEvent,
-) -> Vec<Value> {
-    vec![
-        timestamp(backend, at),
-        Value::from(rehashed.map(|hash| hash.as_str().to_owned())),
-        id.as_uuid().into(),
-        session.id.as_uuid().into(),
-        // The session's own user, as recorded, not the updated row's.
-        session.user_id.as_uuid().into(),
-        session.secret_hash.as_str().into(),
-        timestamp(backend, session.created_at),
-        timestamp(backend, session.last_used_at),
-        timestamp(backend, session.expires_at),
-        rows::optional_timestamp(backend, session.revoked_at),
-        session.client.user_agent.clone().into(),
-        session.client.ip.map(|ip| ip.to_string()).into(),
-        event.id.as_uuid().into(),
-        timestamp(backend, event.at),
-        event.actor.map(|actor| actor.as_uuid()).into(),
-        event.action.as_str().into(),
-        event.target.map(|target| target.as_uuid()).into(),
-        event.ip.map(|ip| ip.to_string()).into(),
-        rows::event_details(event).into(),
-        verified.as_str().into(),
-    ]
-}
-
-/// [`RECORD_LOGIN_POSTGRES`] or [`RECORD_LOGIN_SQLITE`] on the logins' own connections. On
-/// SQLite, one round trip to the connection's thread instead of five (and the five would hold
-/// SQLite's one write lock across as many hand-offs between threads, which under a login flood
-/// wait for a core while other writers sleep in SQLite's busy handler).
-///
-/// It runs in a task of its own so that it always finishes: a caller that goes away midway
-/// (a client that disconnects, a request that times out) must not leave the connection inside
-/// the transaction. Such a login is then recorded whole, session and audit event included,
-/// though its tokens reach no one.
-async fn record_login_on(logins: &Logins, values: Vec<Value>) -> Result<bool, UnexpectedError> {
-    const CONTEXT: &str = "recording a login";
-    match logins.clone() {
-        // One row comes back, or one row was inserted, when the login was recorded.
-        Logins::Sqlite(connections) => {
-            to_completion(CONTEXT, DbErr::Exec, async move {
-                let rows = connections
-                    .write(RECORD_LOGIN_SQLITE, Values(values))
-                    .await?;
-                Ok(rows == 1)
-            })
-            .await
-        }
-        Logins::Postgres(connections) => {
-            to_completion(CONTEXT, DbErr::Exec, async move {
-                let inserted = connections
-                    .write(RECORD_LOGIN_POSTGRES, Values(values))
-                    .await?;
-                Ok(inserted == 1)
-            })
-            .await
-        }
-        Logins::Disconnected => Err(disconnected(CONTEXT)),
-    }
-}
-
-/// [`UserRepository::find_by_email`], on the logins' own connections in a task of its own so
-/// that it always finishes.
-async fn find_by_email_on(logins: &Logins, email: &Email) -> Result<Option<User>, UnexpectedError> {
-    const CONTEXT: &str = "finding a user by email";
-    let query = Query::select()
-        .columns(rows::USER_COLUMNS.map(|column| (users::Entity, column)))
-        .from(users::Entity)
-        .and_where(Expr::col((users::Entity, users::Column::Email)).eq(email.as_str()))
-        .to_owned();
-    let found: Vec<QueryResult> = match logins.clone() {
-        Logins::Sqlite(connections) => {
-            let (sql, values) = query.build(SqliteQueryBuilder);
-            to_completion(CONTEXT, DbErr::Query, async move {
-                connections.read(sql, values).await
-            })
-            .await?
-        }
-        Logins::Postgres(connections) => {
-            let (sql, values) = query.build(PostgresQueryBuilder);
-            to_completion(CONTEXT, DbErr::Query, async move {
-                connections.read(sql, values).await
-            })
-            .await?
-        }
-        Logins::Disconnected => return Err(disconnected(CONTEXT)),
-    };
-    found
-        .first()
-        .map(|row| rows::user_at(row, 0).map_err(db(CONTEXT)))
-        .transpose()?
-        .flatten()
-        .map(rows::user)
-        .transpose()
-}
-
-fn disconnected(context: &'static str) -> UnexpectedError {
-    UnexpectedError::unavailable(context, "the database connection was closed")
 }
 
 /// A write's error, with a violation of the email's unique index told apart.
@@ -256,7 +78,7 @@ async fn revoke_sessions_of(
 }
 
 #[async_trait]
-impl UserRepository for PgUserRepository {
+impl UserRepository for SqlUserRepository {
     async fn insert(
         &self,
         user: &User,
@@ -294,7 +116,14 @@ impl UserRepository for PgUserRepository {
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UnexpectedError> {
-        find_by_email_on(&self.logins, email).await
+        users::Entity::find()
+            .filter(users::Column::Email.eq(email.as_str()))
+            .all(&self.connection)
+            .await
+            .map_err(db("finding a user by email"))
+            .map(rows::unique_row)?
+            .map(rows::user)
+            .transpose()
     }
 
     async fn update(
@@ -414,8 +243,41 @@ impl UserRepository for PgUserRepository {
         event: &AuditEvent,
     ) -> Result<bool, UnexpectedError> {
         let backend = self.backend();
-        let values = login_values(backend, id, verified, at, rehashed.as_ref(), session, event);
-        record_login_on(&self.logins, values).await
+        let transaction = begin_write(&self.connection).await?;
+        // The update matches only the account as its password was checked (still active, the
+        // same hash), so a login that raced a password change, a deactivation or a deletion
+        // writes nothing and opens no session.
+        let mut update = users::Entity::update_many()
+            .col_expr(users::Column::LastLogin, Expr::val(timestamp(backend, at)))
+            .col_expr(users::Column::FailedLogins, Expr::val(0))
+            .col_expr(
+                users::Column::LockedUntil,
+                Expr::val(optional_timestamp(backend, None)),
+            )
+            .col_expr(users::Column::UpdatedAt, Expr::val(timestamp(backend, at)))
+            .filter(users::Column::Id.eq(id.as_uuid()))
+            .filter(users::Column::IsActive.eq(true))
+            .filter(users::Column::PasswordHash.eq(verified.as_str()));
+        if let Some(rehashed) = &rehashed {
+            update = update.col_expr(users::Column::PasswordHash, Expr::val(rehashed.as_str()));
+        }
+        let updated = update
+            .exec(&transaction)
+            .await
+            .map_err(db("recording a login"))?;
+        if updated.rows_affected != 1 {
+            return Ok(false);
+        }
+        transaction
+            .execute(&insert_session(backend, session)?)
+            .await
+            .map_err(db("inserting a session"))?;
+        transaction
+            .execute(&insert_event(backend, event)?)
+            .await
+            .map_err(db("recording an audit event"))?;
+        commit(transaction).await?;
+        Ok(true)
     }
 
     async fn change_password(
@@ -503,14 +365,17 @@ impl UserRepository for PgUserRepository {
     }
 }
 
-impl PgUserRepository {
+impl SqlUserRepository {
     /// How many users match a filter without a search, from `user_counts` (kept by triggers,
     /// see `migrations`): four rows at most, whatever the number of users.
     async fn count_from_counters(&self, filter: &UserFilter) -> Result<u64, UnexpectedError> {
         let mut select = Query::select();
         // SUM of a bigint is a numeric on PostgreSQL: cast it back.
         select
-            .expr(Expr::cust("CAST(COALESCE(SUM(n), 0) AS BIGINT)"))
+            .expr(
+                Func::coalesce([Expr::from(Func::sum(Expr::col("n"))), Expr::val(0)])
+                    .cast_as("BIGINT"),
+            )
             .from(COUNTS_TABLE);
         if let Some(role) = filter.role {
             select.and_where(Expr::col((COUNTS_TABLE, "role")).eq(role.as_str()));

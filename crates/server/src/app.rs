@@ -15,8 +15,9 @@ use domain::{
 use infra_argon2::{Argon2Config, Argon2Hasher};
 use infra_jwt::{JwtTokenIssuer, RandomSecretGenerator};
 use infra_postgres::{
-    DatabaseConnection, PgAuditLog, PgSessionRepository, PgUserRepository, PoolOptions,
+    DatabaseConnection, PoolOptions, SqlAuditLog, SqlSessionRepository, SqlUserRepository,
 };
+use migrations::{Migrator, MigratorTrait as _};
 use secrecy::{ExposeSecret, SecretString};
 use std::error::Error;
 use std::future::Future;
@@ -95,13 +96,9 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
     let database = infra_postgres::connect(&config.database_url, &pool)
         .await
         .map_err(|error| format!("DATABASE_URL: cannot connect: {error}"))?;
-    infra_postgres::migrate(&database)
+    Migrator::up(&database, None)
         .await
         .map_err(|error| format!("migrating the database: {error}"))?;
-    let lookups = infra_postgres::connect_lookups(&config.database_url, &pool)
-        .await
-        .map_err(|error| format!("DATABASE_URL: cannot connect: {error}"))?
-        .unwrap_or_else(|| database.clone());
 
     let issuer = token_issuer(config, validated)?;
     let jwks = issuer.jwks();
@@ -116,16 +113,13 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
     }
     let hasher = Arc::new(Argon2Hasher::new(argon2).map_err(|error| format!("ARGON2_*: {error}"))?);
     let ports = Ports {
-        users: Arc::new(PgUserRepository::new(database.clone())),
-        sessions: Arc::new(PgSessionRepository::with_lookup_connection(
-            database.clone(),
-            lookups,
-        )),
+        users: Arc::new(SqlUserRepository::new(database.clone())),
+        sessions: Arc::new(SqlSessionRepository::new(database.clone())),
         hasher: hasher.clone(),
         tokens: Arc::new(issuer),
         secrets: Arc::new(RandomSecretGenerator),
         clock: Arc::new(SystemClock),
-        audit: Arc::new(PgAuditLog::new(database.clone())),
+        audit: Arc::new(SqlAuditLog::new(database.clone())),
     };
     let settings = Settings {
         access_token_lifetime: time::Duration::seconds(i64::from(config.access_token_lifetime)),
@@ -265,7 +259,7 @@ async fn admin_count(database: &DatabaseConnection) -> Result<u64, StartError> {
         ordering: UserOrdering::default(),
         page: PageRequest::Number { number: 1, size: 1 },
     };
-    Ok(PgUserRepository::new(database.clone())
+    Ok(SqlUserRepository::new(database.clone())
         .list(&query)
         .await?
         .total)

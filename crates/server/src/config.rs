@@ -42,12 +42,20 @@ pub enum Command {
     },
     /// Print the OpenAPI document (JSON) and exit.
     Openapi,
-    /// Insert N demo users (`user{n}@example.com`, all with the password from SEED_PASSWORD or
-    /// `demo-password-1234`), for demos and benchmarks.
+    /// Insert N demo users (`user{n}@example.com`, all with one password), for demos and
+    /// benchmarks.
     Seed {
         /// How many users.
         #[arg(long)]
         users: u64,
+        /// The password every seeded user gets.
+        #[arg(
+            long,
+            env = "SEED_PASSWORD",
+            default_value = "demo-password-1234",
+            hide_env_values = true
+        )]
+        password: String,
     },
 }
 
@@ -109,11 +117,8 @@ pub struct Config {
     /// Requests per second an address regains.
     #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 20.0)]
     pub rate_limit_per_second: f64,
-    /// Largest database connection pool (default: 10 on PostgreSQL, 4 on SQLite); the session
-    /// checks of authenticated requests have 2 connections of their own besides, and the
-    /// reads of accounts by email and the recording of logins more (2 on SQLite, one per core
-    /// up to the pool size on PostgreSQL), and on PostgreSQL refreshes up to the pool size
-    /// again.
+    /// The most database connections the process opens (default: 10 on PostgreSQL, 4 on
+    /// SQLite); one pool serves every query.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS")]
     pub database_max_connections: Option<u32>,
     /// Seconds to wait for the database at start-up and for a free connection.

@@ -3,6 +3,7 @@
 //! `Application` on a random port.
 
 pub mod app;
+pub mod commands;
 pub mod config;
 
 pub use app::{Application, StartError, shutdown_signal};

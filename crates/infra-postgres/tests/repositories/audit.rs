@@ -1,4 +1,4 @@
-//! `PgAuditLog`: events recorded alone or by the repositories' transactions, listed newest
+//! `SqlAuditLog`: events recorded alone or by the repositories' transactions, listed newest
 //! first with filters and pages.
 
 use crate::support::{TestDb, client, event, insert_with_session, micros, now, user};

@@ -1,48 +1,20 @@
-//! `connect`, `migrate` and `ping`: the SQLite settings on every pooled connection, the
-//! in-memory database, and the errors of a bad URL or an absent server.
+//! `connect` and `ping`: the SQLite settings on every pooled connection, the in-memory
+//! database, and the errors of a bad URL or an absent server.
 
-use crate::support::{TestDb, pool_options, user};
+use crate::support::{
+    TestDb, insert, migrate, pool_options, terminate_the_pools_connections, user,
+};
 use domain::UnexpectedKind;
 use domain::ports::UserRepository;
-use infra_postgres::{
-    LOOKUP_CONNECTIONS, PgUserRepository, PoolOptions, connect, connect_lookups, migrate, ping,
-};
+use infra_postgres::{PoolOptions, SqlUserRepository, connect, ping};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use std::time::Duration;
 
-on_both_backends!(
-    ping_succeeds_on_a_live_database,
-    the_lookup_pool_keeps_its_own_connections_open
-);
+on_both_backends!(ping_succeeds_on_a_live_database);
 
 async fn ping_succeeds_on_a_live_database(database: TestDb) {
     ping(&database.connection).await.unwrap();
     assert!(!database.url.is_empty());
-}
-
-async fn the_lookup_pool_keeps_its_own_connections_open(database: TestDb) {
-    ping(&database.lookups).await.unwrap();
-    let size = || match database.backend() {
-        DbBackend::Postgres => database.lookups.get_postgres_connection_pool().size(),
-        _ => database.lookups.get_sqlite_connection_pool().size(),
-    };
-    // `min_connections` is reached in the background: give it a moment.
-    for _ in 0..100 {
-        if size() == LOOKUP_CONNECTIONS {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(size(), LOOKUP_CONNECTIONS);
-}
-
-#[tokio::test]
-async fn an_in_memory_sqlite_database_gets_no_lookup_pool_of_its_own() {
-    // Its data lives on its one connection: a second pool would open an empty database.
-    let lookups = connect_lookups("sqlite::memory:", &pool_options())
-        .await
-        .unwrap();
-    assert!(lookups.is_none());
 }
 
 async fn pragma(connection: &impl ConnectionTrait, name: &str) -> String {
@@ -88,8 +60,8 @@ async fn an_in_memory_sqlite_database_keeps_its_data_on_its_one_connection() {
         ..pool_options()
     };
     let connection = connect("sqlite::memory:", &options).await.unwrap();
-    migrate(&connection).await.unwrap();
-    let repository = PgUserRepository::new(connection.clone());
+    migrate(&connection).await;
+    let repository = SqlUserRepository::new(connection.clone());
     let ada = user("ada@example.com", "Ada Lovelace");
     repository
         .insert(
@@ -128,4 +100,33 @@ async fn a_server_that_does_not_answer_is_unavailable_within_the_connect_timeout
         .unwrap_err();
     assert!(error.is_unavailable(), "{error}");
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// PostgreSQL only: the database may close pooled connections (a restart, an administrator, a
+/// proxy). A statement that meets one fails as unavailable (a 503, to be retried), never as a
+/// bug, and the pool opens new connections instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connections_the_database_closed_fail_as_unavailable_and_are_replaced() {
+    crate::support::run(
+        crate::support::Backend::Postgres,
+        |database: TestDb| async move {
+            let ada = user("ada@example.com", "Ada Lovelace");
+            insert(&database, &ada).await;
+            let users = database.users();
+            terminate_the_pools_connections(&database).await;
+            let mut unavailable = 0;
+            for _ in 0..=pool_options().max_connections {
+                match users.find_by_id(ada.id()).await {
+                    Ok(found) => assert_eq!(found.as_ref(), Some(&ada)),
+                    Err(error) => {
+                        assert_eq!(error.kind(), UnexpectedKind::Unavailable, "{error}");
+                        unavailable += 1;
+                    }
+                }
+            }
+            assert!(unavailable <= pool_options().max_connections);
+            assert_eq!(users.find_by_id(ada.id()).await.unwrap(), Some(ada));
+        },
+    )
+    .await;
 }

@@ -1,4 +1,4 @@
-//! `PgUserRepository::list`: page numbers and cursors over every ordering (with ties in
+//! `SqlUserRepository::list`: page numbers and cursors over every ordering (with ties in
 //! `date_joined`), counts, search and filters.
 
 use crate::support::{TestDb, event, insert, micros, now, user, user_joined};

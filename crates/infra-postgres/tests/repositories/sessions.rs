@@ -1,12 +1,9 @@
-//! `PgSessionRepository`: finding by secret, rotation as compare-and-set, reuse detection,
+//! `SqlSessionRepository`: finding by secret, rotation as compare-and-set, reuse detection,
 //! revocation and the list of live sessions.
 
-use crate::support::{
-    TestDb, event, insert, insert_with_session, micros, now, session, terminate_sessions_that_ran,
-    user,
-};
+use crate::support::{TestDb, event, insert, insert_with_session, micros, now, session, user};
 use domain::ports::{AuditLog, SessionRepository, UserRepository};
-use domain::{AuditAction, AuditQuery, SecretHash, Session, SessionId, UnexpectedKind};
+use domain::{AuditAction, AuditQuery, SecretHash, Session, SessionId};
 use std::sync::Arc;
 use time::Duration;
 
@@ -22,79 +19,6 @@ on_both_backends!(
     concurrent_lookups_each_get_their_own_session_and_see_a_revocation_at_once,
     find_with_user_reads_each_column_into_its_own_field,
 );
-
-/// PostgreSQL only: its refreshes' connections are held outside the pool, and may be closed
-/// by the database (a restart, an administrator, a proxy) between two refreshes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_refresh_connection_the_database_closed_is_replaced() {
-    const BY_SECRET: &str = r#""sessions"."refresh_token_hash" = $1"#;
-    crate::support::run(crate::support::Backend::Postgres, |database| async move {
-        let ada = user("ada@example.com", "Ada Lovelace");
-        let original = insert_with_session(&database, &ada, "first").await;
-        let sessions = database.sessions();
-        let first = SecretHash::new("first");
-        assert!(sessions.find_by_secret(&first).await.unwrap().is_some());
-
-        // A read retries on a new connection: no refresh fails for it.
-        terminate_sessions_that_ran(&database, BY_SECRET).await;
-        let found = sessions.find_by_secret(&first).await.unwrap().unwrap();
-        assert!(found.current);
-        assert_eq!(found.session, original);
-
-        // A rotation is not retried (it may have committed before the connection went): it
-        // fails as unavailable and changes nothing, and the next one opens a new connection.
-        terminate_sessions_that_ran(&database, BY_SECRET).await;
-        let at = micros(now() + Duration::minutes(1));
-        let expires_at = micros(at + Duration::days(7));
-        let error = sessions
-            .rotate(
-                original.id,
-                &first,
-                &SecretHash::new("lost"),
-                at,
-                expires_at,
-            )
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind(), UnexpectedKind::Unavailable, "{error}");
-        assert!(
-            sessions
-                .find_by_secret(&first)
-                .await
-                .unwrap()
-                .unwrap()
-                .current,
-            "the lost rotation changed nothing"
-        );
-        assert!(
-            sessions
-                .rotate(
-                    original.id,
-                    &first,
-                    &SecretHash::new("second"),
-                    at,
-                    expires_at
-                )
-                .await
-                .unwrap()
-        );
-        let rotated = sessions
-            .find_by_secret(&SecretHash::new("second"))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(rotated.current);
-        assert!(
-            !sessions
-                .find_by_secret(&first)
-                .await
-                .unwrap()
-                .unwrap()
-                .current
-        );
-    })
-    .await;
-}
 
 async fn the_current_secret_finds_its_session_and_user(database: TestDb) {
     let ada = user("ada@example.com", "Ada Lovelace");

@@ -7,10 +7,8 @@ use domain::{
     AuditAction, AuditEvent, ClientInfo, Email, FullName, PasswordHash, Role, SecretHash, Session,
     User, UserId,
 };
-use infra_postgres::{
-    PgAuditLog, PgSessionRepository, PgUserRepository, PoolOptions, connect, connect_lookups,
-    migrate,
-};
+use infra_postgres::{PoolOptions, SqlAuditLog, SqlSessionRepository, SqlUserRepository, connect};
+use migrations::{Migrator, MigratorTrait as _};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
@@ -48,29 +46,25 @@ pub(crate) enum Backend {
 /// A fresh, migrated database, and the adapters over it.
 pub(crate) struct TestDb {
     pub(crate) connection: DatabaseConnection,
-    /// The session lookups' own pool, as the server has it: the tests of sessions then also
-    /// show that a lookup sees what the main pool committed.
-    pub(crate) lookups: DatabaseConnection,
     pub(crate) url: String,
 }
 
 impl TestDb {
-    pub(crate) fn users(&self) -> PgUserRepository {
-        PgUserRepository::new(self.connection.clone())
+    pub(crate) fn users(&self) -> SqlUserRepository {
+        SqlUserRepository::new(self.connection.clone())
     }
 
-    pub(crate) fn sessions(&self) -> PgSessionRepository {
-        PgSessionRepository::with_lookup_connection(self.connection.clone(), self.lookups.clone())
+    pub(crate) fn sessions(&self) -> SqlSessionRepository {
+        SqlSessionRepository::new(self.connection.clone())
     }
 
-    pub(crate) fn audit(&self) -> PgAuditLog {
-        PgAuditLog::new(self.connection.clone())
+    pub(crate) fn audit(&self) -> SqlAuditLog {
+        SqlAuditLog::new(self.connection.clone())
     }
 
     /// The users adapter over a pool of its own with one connection: whatever state a write
-    /// leaves that connection in, the next write on this adapter meets it (on SQLite the
-    /// logins then use the pool; on PostgreSQL they hold one connection of their own).
-    pub(crate) async fn users_on_one_connection(&self) -> PgUserRepository {
+    /// leaves that connection in, the next write on this adapter meets it.
+    pub(crate) async fn users_on_one_connection(&self) -> SqlUserRepository {
         self.users_with(PoolOptions {
             max_connections: 1,
             ..pool_options()
@@ -79,11 +73,11 @@ impl TestDb {
     }
 
     /// The users adapter over a pool of its own, opened with `options`.
-    pub(crate) async fn users_with(&self, options: PoolOptions) -> PgUserRepository {
+    pub(crate) async fn users_with(&self, options: PoolOptions) -> SqlUserRepository {
         let connection = connect(&self.url, &options)
             .await
             .unwrap_or_else(|error| panic!("connecting to {}: {error}", self.url));
-        PgUserRepository::new(connection)
+        SqlUserRepository::new(connection)
     }
 
     pub(crate) fn backend(&self) -> DbBackend {
@@ -198,21 +192,22 @@ where
     let connection = connect(url, &pool_options())
         .await
         .unwrap_or_else(|error| panic!("connecting to {url}: {error}"));
-    migrate(&connection).await.expect("migrations apply");
-    let lookups = connect_lookups(url, &pool_options())
-        .await
-        .unwrap_or_else(|error| panic!("connecting the lookups to {url}: {error}"))
-        .expect("a database in a file or a server gets a lookup pool");
+    migrate(&connection).await;
     let database = TestDb {
         connection: connection.clone(),
-        lookups: lookups.clone(),
         url: url.to_owned(),
     };
     // On its own task, so that a panic comes back here and the database is still removed.
     let outcome = tokio::spawn(test(database)).await;
-    lookups.close().await.ok();
     connection.close().await.ok();
     outcome
+}
+
+/// Applies every migration to `connection`, as the server does at start.
+pub(crate) async fn migrate(connection: &DatabaseConnection) {
+    Migrator::up(connection, None)
+        .await
+        .expect("migrations apply");
 }
 
 fn finish(outcome: Result<(), tokio::task::JoinError>) {
@@ -330,36 +325,38 @@ fn with_database_replaces_only_the_database_name() {
     );
 }
 
-/// Ends, from another session, every PostgreSQL session of the test database whose last
-/// statement contains `marker` (but for the pool's, which ran the statements here), and waits
-/// until they are gone.
-pub(crate) async fn terminate_sessions_that_ran(database: &TestDb, marker: &str) {
-    let filter = format!(
-        "datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%{marker}%' \
-         AND query NOT LIKE '%pg_stat_activity%'"
-    );
-    let ended = database
-        .connection
-        .query_all_raw(Statement::from_string(
-            database.backend(),
-            format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {filter}"),
+/// Ends every PostgreSQL session of the test database, as a restart, an administrator or a
+/// proxy would, from a connection of its own, and waits until they are gone.
+pub(crate) async fn terminate_the_pools_connections(database: &TestDb) {
+    let outsider = connect(
+        &database.url,
+        &PoolOptions {
+            max_connections: 1,
+            ..pool_options()
+        },
+    )
+    .await
+    .unwrap();
+    let filter = "datname = current_database() AND pid <> pg_backend_pid()";
+    outsider
+        .execute_unprepared(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {filter}"
         ))
         .await
         .unwrap();
-    assert!(!ended.is_empty(), "a session ran {marker}");
     for _ in 0..250 {
-        let left = database
-            .connection
+        let left = outsider
             .query_all_raw(Statement::from_string(
-                database.backend(),
+                DbBackend::Postgres,
                 format!("SELECT pid FROM pg_stat_activity WHERE {filter}"),
             ))
             .await
             .unwrap();
         if left.is_empty() {
+            outsider.close().await.ok();
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    panic!("the sessions that ran {marker} did not end");
+    panic!("the pool's connections did not end");
 }

@@ -1,15 +1,14 @@
-//! `PgUserRepository`: every method, the email's uniqueness under concurrency, atomic
+//! `SqlUserRepository`: every method, the email's uniqueness under concurrency, atomic
 //! counters, and corrupt rows.
 
 use crate::support::{
-    TestDb, email, event, insert, insert_with_session, micros, now, session,
-    terminate_sessions_that_ran, user,
+    TestDb, email, event, insert, insert_with_session, micros, now, session, user,
 };
 use domain::ports::{AuditLog, SaveUserError, SessionRepository, UserRepository};
 use domain::{
     AuditAction, AuditQuery, FullName, PasswordHash, Role, SecretHash, UnexpectedKind, User, UserId,
 };
-use infra_postgres::{PgUserRepository, PoolOptions};
+use infra_postgres::{PoolOptions, SqlUserRepository};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
 use std::sync::Arc;
 use time::Duration;
@@ -479,15 +478,15 @@ async fn record_login_writes_nothing_for_an_account_changed_while_the_login_was_
 async fn a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connection_usable(
     database: TestDb,
 ) {
-    // Through the repository's own login connections and through a pool of one (which on
-    // SQLite the logins use instead; on PostgreSQL they then hold a single connection).
+    // Through the shared pool and through a pool of one, where the next write is sure to
+    // meet the connection the failed one used.
     let repositories = [database.users(), database.users_on_one_connection().await];
     for (index, users) in repositories.into_iter().enumerate() {
         fail_a_login_write_midway(&database, &users, index).await;
     }
 }
 
-async fn fail_a_login_write_midway(database: &TestDb, users: &PgUserRepository, index: usize) {
+async fn fail_a_login_write_midway(database: &TestDb, users: &SqlUserRepository, index: usize) {
     let ada = user(&format!("ada{index}@example.com"), "Ada Lovelace");
     let first = insert_with_session(database, &ada, &format!("first-secret-{index}")).await;
     // The user's update succeeds, then the session's insert breaks its primary key.
@@ -551,15 +550,15 @@ async fn fail_a_login_write_midway(database: &TestDb, users: &PgUserRepository, 
 async fn a_login_write_whose_caller_goes_away_is_whole_or_absent_and_leaves_its_connection_usable(
     database: TestDb,
 ) {
-    // Through the repository's own login connections and through a pool of one (which on
-    // SQLite the logins use instead; on PostgreSQL they then hold a single connection).
+    // Through the shared pool and through a pool of one, where the next write is sure to
+    // meet the connection the failed one used.
     let repositories = [database.users(), database.users_on_one_connection().await];
     for (index, users) in repositories.into_iter().enumerate() {
         leave_a_login_write_midway(&database, &users, index).await;
     }
 }
 
-async fn leave_a_login_write_midway(database: &TestDb, users: &PgUserRepository, index: usize) {
+async fn leave_a_login_write_midway(database: &TestDb, users: &SqlUserRepository, index: usize) {
     let ada = user(&format!("ada{index}@example.com"), "Ada Lovelace");
     insert(database, &ada).await;
     // Another writer holds the user's row (PostgreSQL) or the database's write lock (SQLite),
@@ -751,75 +750,6 @@ async fn a_login_write_that_finds_sqlite_busy_writes_nothing_and_leaves_its_conn
                 1
             );
         }
-    })
-    .await;
-}
-
-/// PostgreSQL only: its logins' connections are held outside the pool, and may be closed by
-/// the database (a restart, an administrator, a proxy) between two logins.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_login_connection_the_database_closed_is_replaced() {
-    crate::support::run(crate::support::Backend::Postgres, |database| async move {
-        let ada = user("ada@example.com", "Ada Lovelace");
-        insert(&database, &ada).await;
-        let users = database.users();
-        let address = email("ada@example.com");
-        assert_eq!(
-            users.find_by_email(&address).await.unwrap(),
-            Some(ada.clone())
-        );
-
-        // A read retries on a new connection: no request fails for it.
-        terminate_sessions_that_ran(&database, r#""users"."email" = $1"#).await;
-        assert_eq!(
-            users.find_by_email(&address).await.unwrap(),
-            Some(ada.clone())
-        );
-
-        // A write is not retried (it may have committed before the connection went): it
-        // fails as unavailable, writes nothing, and the next write opens a new connection.
-        // (The connection is reused without a ping: it has been idle far less than 30 s.)
-        terminate_sessions_that_ran(&database, r#""users"."email" = $1"#).await;
-        let error = users
-            .record_login(
-                ada.id(),
-                ada.password_hash(),
-                micros(now()),
-                None,
-                &session(&ada, "lost-secret"),
-                &event(AuditAction::LoggedIn, &ada),
-            )
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind(), UnexpectedKind::Unavailable, "{error}");
-        users
-            .record_login(
-                ada.id(),
-                ada.password_hash(),
-                micros(now()),
-                None,
-                &session(&ada, "next-secret"),
-                &event(AuditAction::LoggedIn, &ada),
-            )
-            .await
-            .unwrap()
-            .then_some(())
-            .expect("the login is recorded");
-        let sessions = database.sessions();
-        assert!(
-            sessions
-                .find_by_secret(&SecretHash::new("lost-secret".to_owned()))
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            sessions
-                .find_by_secret(&SecretHash::new("next-secret".to_owned()))
-                .await
-                .unwrap()
-                .is_some()
-        );
     })
     .await;
 }
