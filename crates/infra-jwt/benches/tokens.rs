@@ -1,6 +1,6 @@
 //! Issuing and verifying access tokens with HS256 and with `EdDSA`: a token's first
-//! verification (every check), and a token presented again (served from the issuer's memo of
-//! verified tokens, time checks only). Run with `cargo bench -p infra-jwt`.
+//! verification, and the same token presented again (as a client does on every request).
+//! Run with `cargo bench -p infra-jwt`.
 
 #![allow(
     clippy::expect_used,

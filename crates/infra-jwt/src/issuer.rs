@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use verified::Verified;
 
 /// The `typ` header of every access token (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -91,8 +90,6 @@ pub struct JwtTokenIssuer {
     audience: String,
     leeway: Duration,
     clock: Arc<dyn Clock>,
-    /// Tokens that passed [`TokenIssuer::verify`], so that presenting one again is cheap.
-    verified: Verified,
 }
 
 impl JwtTokenIssuer {
@@ -148,7 +145,6 @@ impl JwtTokenIssuer {
             audience: non_empty(audience.into(), "audience")?,
             leeway: DEFAULT_LEEWAY,
             clock,
-            verified: Verified::default(),
         };
         issuer.insert(material.verification)?;
         Ok(issuer)
@@ -165,8 +161,6 @@ impl JwtTokenIssuer {
         self.keys.remove(&self.signing.kid);
         self.insert(renamed.clone())?;
         self.signing = renamed;
-        // Tokens naming the old `kid` no longer verify.
-        self.verified = Verified::default();
         Ok(self)
     }
 
@@ -177,7 +171,6 @@ impl JwtTokenIssuer {
     /// [`JwtKeyError::DuplicateKeyId`] when a different key already has the same `kid`.
     pub fn with_verification_key(mut self, key: VerificationKey) -> Result<Self, JwtKeyError> {
         self.insert(key)?;
-        self.verified = Verified::default();
         Ok(self)
     }
 
@@ -186,7 +179,6 @@ impl JwtTokenIssuer {
     #[must_use]
     pub fn with_leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
-        self.verified = Verified::default();
         self
     }
 
@@ -249,7 +241,6 @@ impl fmt::Debug for JwtTokenIssuer {
             .field("audience", &self.audience)
             .field("verification_kids", &self.keys.keys().collect::<Vec<_>>())
             .field("leeway", &self.leeway)
-            .field("remembered_tokens", &self.verified.len())
             .finish_non_exhaustive()
     }
 }
@@ -280,25 +271,18 @@ impl TokenIssuer for JwtTokenIssuer {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
-        let digest = Verified::digest(token);
-        let now = self.clock.now().unix_timestamp();
-        if let Some(claims) = self.verified.get(&digest, now) {
-            return Ok(claims);
-        }
-        let (claims, not_before) = self.verify_in_full(token, now)?;
-        self.verified.remember(digest, &claims, not_before, now);
-        Ok(claims)
+        self.verify_token(token)
     }
 }
 
 impl JwtTokenIssuer {
-    /// Every check at `now` (Unix seconds), and the token's `nbf` (or `iat`) in Unix seconds.
+    /// Every check, at the time the clock tells.
     ///
     /// The header is read here, once, rather than by jsonwebtoken's `decode`: its `Header`
     /// cannot represent `alg: none`, which must be refused as a wrong algorithm rather than as
     /// a malformed token, and its time checks read the system clock instead of ours. The
     /// signature is still checked by jsonwebtoken's crypto provider.
-    fn verify_in_full(&self, token: &str, now: i64) -> Result<(AccessClaims, i64), TokenError> {
+    fn verify_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let (header, payload) = message.split_once('.').ok_or(TokenError::Malformed)?;
         if payload.contains('.') {
@@ -334,7 +318,7 @@ impl JwtTokenIssuer {
             return Err(TokenError::InvalidSignature);
         }
         let claims: DecodedClaims = decode_part(payload)?;
-        let not_before = claims.check_time(now, self.leeway)?;
+        claims.check_time(self.clock.now().unix_timestamp(), self.leeway)?;
         if claims.iss != self.issuer {
             return Err(TokenError::WrongIssuer);
         }
@@ -344,7 +328,7 @@ impl JwtTokenIssuer {
         if !is_access_token_type(header.typ.as_deref()) {
             return Err(TokenError::WrongType);
         }
-        Ok((claims.into_access_claims()?, not_before))
+        claims.into_access_claims()
     }
 }
 
@@ -423,9 +407,8 @@ impl Audience {
 }
 
 impl DecodedClaims {
-    /// Refuses a token expired or not yet valid at `now`, give or take `leeway`, and returns
-    /// the start of its validity.
-    fn check_time(&self, now: i64, leeway: Duration) -> Result<i64, TokenError> {
+    /// Refuses a token expired or not yet valid at `now`, give or take `leeway`.
+    fn check_time(&self, now: i64, leeway: Duration) -> Result<(), TokenError> {
         let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
         let seconds = |value: u64| i64::try_from(value).map_err(|_| TokenError::Malformed);
         if seconds(self.exp)? < now.saturating_sub(leeway) {
@@ -436,7 +419,7 @@ impl DecodedClaims {
         if not_before > now.saturating_add(leeway) {
             return Err(TokenError::NotYetValid);
         }
-        Ok(not_before)
+        Ok(())
     }
 
     fn into_access_claims(self) -> Result<AccessClaims, TokenError> {
@@ -454,8 +437,6 @@ impl DecodedClaims {
         })
     }
 }
-
-mod verified;
 
 #[cfg(test)]
 mod tests;
