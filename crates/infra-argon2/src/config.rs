@@ -15,9 +15,8 @@ use std::num::NonZeroUsize;
 /// nearly as fast as one alone (96–99 % of twice one on the benchmark machine, against
 /// 87–94 % with 12 MiB), and one hash alone is faster too (10.4 ms against 11.3), so a
 /// server verifies about a fifth more passwords per second for the same rated strength.
-/// Each slot also keeps its matrix for the life of the process: 7 MiB a CPU in the resident
-/// size, against 12 or 19. Hashes stored with other parameters still verify, and are
-/// replaced at the next successful login.
+/// Each running hash also holds a smaller matrix: 7 MiB a slot, against 12 or 19. Hashes
+/// stored with other parameters still verify, and are replaced at the next successful login.
 ///
 /// ```
 /// use infra_argon2::Argon2Config;

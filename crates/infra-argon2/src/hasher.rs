@@ -2,26 +2,25 @@
 //! (off the async runtime), with a bounded queue in front of them, and a dummy hash for the
 //! constant-work login path.
 //!
-//! The argon2 memory matrix (7 MiB with the default parameters) comes from a small pool
-//! ([`MemoryPool`]): at most one buffer per hashing thread, allocated on first need and
-//! reused afterwards. Allocating a fresh matrix per hash on whichever blocking thread runs it
-//! made glibc keep freed matrices in its per-thread arenas, and the process grew by one
-//! matrix per blocking thread (hundreds of MiB under load, when this ran on Tokio's blocking
-//! pool).
+//! Hashing and verification are argon2's own `PasswordHasher` and `PasswordVerifier`; what
+//! this adds is where the work runs (see [`Workers`]), how much of it may wait, and a ceiling
+//! on the memory a stored hash may ask for.
 //!
-//! Passwords are moved into the blocking task as [`PlaintextPassword`] clones, which zero
+//! Passwords are moved into the hashing job as [`PlaintextPassword`] clones, which zero
 //! themselves when dropped; nothing here logs them or the hashes.
 
 use crate::config::{Argon2Config, Argon2ConfigError};
 use crate::workers::Workers;
 use argon2::password_hash::Error as HashError;
-use argon2::password_hash::phc::{self, Output, ParamsString, Salt};
-use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash as PhcHash, Version};
+use argon2::{
+    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHash as PhcHash, PasswordHasher as _,
+    PasswordVerifier as _, Version,
+};
 use async_trait::async_trait;
 use domain::{PasswordHash, PasswordHasher, PlaintextPassword, UnexpectedError};
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::Semaphore;
 
 /// The most memory a stored hash may ask for, in KiB (1 GiB), unless the configured cost is
@@ -35,10 +34,8 @@ const DUMMY_PASSWORD: &[u8] = b"dummy password for unknown accounts";
 
 /// Jobs that may wait in the hashing threads' queue, per thread, beyond the one it runs.
 /// With none, a thread that finishes a hash sleeps until the async runtime has woken the next
-/// caller and that caller has queued its job; with one, it takes the next job at once. In a
-/// login flood on 2 cores (PostgreSQL, 32 connections, two alternating A/B pairs of 5 rounds),
-/// logins rose from 149 and 176/s to 170 and 181/s. Memory stays bounded by the threads: only
-/// a running job holds a buffer.
+/// caller and that caller has queued its job; with one, it takes the next job at once. Memory
+/// stays bounded by the threads: only a running job holds an argon2 matrix.
 const QUEUED_PER_THREAD: usize = 1;
 
 /// Hashes and verifies passwords with argon2id (version 0x13), writing PHC strings.
@@ -47,9 +44,7 @@ const QUEUED_PER_THREAD: usize = 1;
 /// lower priority [`thread_nice`](Argon2Config::thread_nice) asks for), at most
 /// [`max_concurrent`](Argon2Config::max_concurrent) jobs at a time; as many more may wait in
 /// the threads' queue, and further callers wait as ordinary futures. Its futures need no
-/// particular async runtime. The threads end when the hasher is dropped. Each running job
-/// borrows one of at most `max_concurrent` reusable memory buffers, so the hashing memory
-/// stays near `max_concurrent` × `memory_kib` however long the server runs.
+/// particular async runtime. The threads end when the hasher is dropped.
 ///
 /// ```
 /// use domain::{PasswordHasher, PlaintextPassword};
@@ -72,13 +67,10 @@ pub struct Argon2Hasher {
     /// The configured parameters as a stored hash states them (output length included), for
     /// `needs_rehash`.
     params: Params,
-    /// `params` as written in a PHC string, computed once.
-    params_string: ParamsString,
     permits: Arc<Semaphore>,
     max_concurrent: usize,
     max_stored_memory_kib: u32,
-    dummy: StoredHash,
-    pool: Arc<MemoryPool>,
+    dummy: PhcHash,
     gauge: Arc<Gauge>,
     workers: Workers,
 }
@@ -86,9 +78,8 @@ pub struct Argon2Hasher {
 impl Argon2Hasher {
     /// A hasher with `config`'s parameters and concurrency bound.
     ///
-    /// Blocks while it computes the dummy hash that [`verify_dummy`] checks against, once:
-    /// 10–12 ms with the default parameters on the benchmark machine. Build it at start-up, not
-    /// per request.
+    /// Blocks while it computes the dummy hash that [`verify_dummy`] checks against, once
+    /// (one hash's time). Build it at start-up, not per request.
     ///
     /// [`verify_dummy`]: PasswordHasher::verify_dummy
     ///
@@ -112,20 +103,13 @@ impl Argon2Hasher {
             parallelism: config.parallelism,
             source,
         })?;
-        let params_string =
-            ParamsString::try_from(&params).map_err(Argon2ConfigError::DummyHash)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-        let pool = Arc::new(MemoryPool::new(params.block_count(), config.max_concurrent));
-        // Through the pool, like every later hash: the buffer it allocates is the first one
-        // the requests reuse, and no matrix is freed (which would raise glibc's mmap
-        // threshold and send later ones to the arenas).
-        let dummy = hash_with_salt(&argon2, &params_string, &pool, DUMMY_PASSWORD)
-            .and_then(|phc| StoredHash::from_phc(&phc))
+        let dummy = argon2
+            .hash_password(DUMMY_PASSWORD)
             .map_err(Argon2ConfigError::DummyHash)?;
         Ok(Self {
             argon2,
             params,
-            params_string,
             permits: Arc::new(Semaphore::new(
                 config
                     .max_concurrent
@@ -135,7 +119,6 @@ impl Argon2Hasher {
             max_concurrent: config.max_concurrent,
             max_stored_memory_kib: MAX_STORED_MEMORY_KIB.max(config.memory_kib),
             dummy,
-            pool,
             gauge: Arc::default(),
             workers: Workers::start(config.max_concurrent, config.thread_nice)
                 .map_err(Argon2ConfigError::Threads)?,
@@ -158,14 +141,6 @@ impl Argon2Hasher {
         self.gauge.peak.load(Ordering::SeqCst)
     }
 
-    /// How many reusable memory buffers of the configured cost exist (idle or lent to a
-    /// running job), for metrics; never above [`max_concurrent`](Self::max_concurrent).
-    /// Verifying a stored hash with a higher memory cost than the configured one uses a
-    /// one-off buffer instead, which this does not count.
-    pub fn pooled_buffers(&self) -> usize {
-        self.pool.allocated.load(Ordering::SeqCst)
-    }
-
     /// How many of the [`max_concurrent`](Self::max_concurrent) hashing threads run at the
     /// lowered priority that [`Argon2Config::thread_nice`] asks for. 0 when it is 0, when the
     /// process already runs at the lowest priority, or off Linux.
@@ -177,7 +152,7 @@ impl Argon2Hasher {
     async fn run_blocking<T, F>(&self, job: F) -> Result<T, UnexpectedError>
     where
         T: Send + 'static,
-        F: FnOnce(&MemoryPool) -> T + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
     {
         // A permit covers a job that runs or waits in the threads' queue; callers beyond
         // that wait here, as cheap futures. See `QUEUED_PER_THREAD`.
@@ -187,7 +162,6 @@ impl Argon2Hasher {
             .map_err(|error| {
                 UnexpectedError::internal("waiting for a password-hashing slot", error)
             })?;
-        let pool = Arc::clone(&self.pool);
         let gauge = Arc::clone(&self.gauge);
         let (done, outcome) = tokio::sync::oneshot::channel();
         self.workers
@@ -200,7 +174,7 @@ impl Argon2Hasher {
                     return;
                 }
                 let running = gauge.enter();
-                let result = job(&pool);
+                let result = job();
                 // Released before the caller hears back, so that a caller who then looks at
                 // the slots or the gauge sees this job ended (as a panic's unwinding would).
                 drop(running);
@@ -221,19 +195,20 @@ impl Argon2Hasher {
     }
 
     /// Parses a stored hash and checks it is one this hasher can afford to verify.
-    fn parse_stored(&self, hash: &PasswordHash) -> Result<StoredHash, UnexpectedError> {
+    fn parse_stored(&self, hash: &PasswordHash) -> Result<PhcHash, UnexpectedError> {
         const CONTEXT: &str = "reading a stored password hash";
         let parsed = PhcHash::new(hash.as_str())
             .map_err(|error| UnexpectedError::internal(CONTEXT, error))?;
+        // argon2's verifier reads a hash without them as a mismatch; it is a corrupt row.
         if parsed.salt.is_none() || parsed.hash.is_none() {
             return Err(UnexpectedError::internal(
                 CONTEXT,
                 "it has no salt or no output",
             ));
         }
-        let stored = StoredHash::from_phc(&parsed)
-            .map_err(|error| UnexpectedError::internal(CONTEXT, error))?;
-        let memory_kib = stored.argon2.params().m_cost();
+        let memory_kib = Params::try_from(&parsed)
+            .map_err(|error| UnexpectedError::internal(CONTEXT, error))?
+            .m_cost();
         if memory_kib > self.max_stored_memory_kib {
             return Err(UnexpectedError::internal(
                 CONTEXT,
@@ -243,7 +218,28 @@ impl Argon2Hasher {
                 ),
             ));
         }
-        Ok(stored)
+        Ok(parsed)
+    }
+
+    /// Verifies `password` against `stored` on a hashing thread, with the algorithm, version
+    /// and parameters `stored` names. A mismatch is `Ok(false)`; any other failure is an error
+    /// in `context`.
+    async fn verify_parsed(
+        &self,
+        password: &PlaintextPassword,
+        stored: PhcHash,
+        context: &'static str,
+    ) -> Result<bool, UnexpectedError> {
+        let argon2 = self.argon2.clone();
+        let password = password.clone();
+        let outcome = self
+            .run_blocking(move || argon2.verify_password(password.expose().as_bytes(), &stored))
+            .await?;
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(HashError::PasswordInvalid) => Ok(false),
+            Err(error) => Err(UnexpectedError::internal(context, error)),
+        }
     }
 }
 
@@ -254,7 +250,6 @@ impl fmt::Debug for Argon2Hasher {
             .field("params", &self.params)
             .field("max_concurrent", &self.max_concurrent)
             .field("in_flight", &self.in_flight())
-            .field("pooled_buffers", &self.pooled_buffers())
             .field("lowered_priority_threads", &self.lowered_priority_threads())
             .finish_non_exhaustive()
     }
@@ -266,11 +261,8 @@ impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &PlaintextPassword) -> Result<PasswordHash, UnexpectedError> {
         let password = password.clone();
         let argon2 = self.argon2.clone();
-        let params_string = self.params_string.clone();
         let hashed = self
-            .run_blocking(move |pool| {
-                hash_with_salt(&argon2, &params_string, pool, password.expose().as_bytes())
-            })
+            .run_blocking(move || argon2.hash_password(password.expose().as_bytes()))
             .await?
             .map_err(|error| UnexpectedError::internal("hashing a password", error))?;
         Ok(PasswordHash::new(hashed.to_string()))
@@ -283,20 +275,19 @@ impl PasswordHasher for Argon2Hasher {
         hash: &PasswordHash,
     ) -> Result<bool, UnexpectedError> {
         let stored = self.parse_stored(hash)?;
-        let password = password.clone();
-        self.run_blocking(move |pool| stored.matches(pool, password.expose().as_bytes()))
-            .await?
-            .map_err(|error| UnexpectedError::internal("verifying a password", error))
+        self.verify_parsed(password, stored, "verifying a password")
+            .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn verify_dummy(&self, password: &PlaintextPassword) -> Result<(), UnexpectedError> {
-        let dummy = self.dummy.clone();
-        let password = password.clone();
-        self.run_blocking(move |pool| dummy.matches(pool, password.expose().as_bytes()))
-            .await?
-            .map(|_discarded| ())
-            .map_err(|error| UnexpectedError::internal("verifying against the dummy hash", error))
+        self.verify_parsed(
+            password,
+            self.dummy.clone(),
+            "verifying against the dummy hash",
+        )
+        .await
+        .map(|_discarded| ())
     }
 
     fn needs_rehash(&self, hash: &PasswordHash) -> bool {
@@ -309,180 +300,7 @@ impl PasswordHasher for Argon2Hasher {
     }
 }
 
-/// Hashes `password` with a fresh salt from the OS random source into the PHC string
-/// argon2's own `PasswordHasher` writes for the same inputs, using pooled memory.
-fn hash_with_salt(
-    argon2: &Argon2<'_>,
-    params_string: &ParamsString,
-    pool: &MemoryPool,
-    password: &[u8],
-) -> Result<PhcHash, HashError> {
-    let salt = Salt::new(&argon2::password_hash::try_generate_salt()?)?;
-    let output_len = argon2
-        .params()
-        .output_len()
-        .unwrap_or(Params::DEFAULT_OUTPUT_LEN);
-    let output = compute(argon2, pool, password, &salt, output_len)?;
-    Ok(PhcHash {
-        algorithm: Algorithm::Argon2id.ident(),
-        version: Some(Version::V0x13.into()),
-        params: params_string.clone(),
-        salt: Some(salt),
-        hash: Some(output),
-    })
-}
-
-/// Runs argon2 into an output of `output_len` bytes, in a pooled buffer when the parameters
-/// fit in one (argon2 uses the first `block_count` blocks of a larger slice), otherwise in a
-/// one-off buffer: only a stored hash with a higher memory cost than the configured one, which
-/// `needs_rehash` will have replaced after the next successful login.
-fn compute(
-    argon2: &Argon2<'_>,
-    pool: &MemoryPool,
-    password: &[u8],
-    salt: &[u8],
-    output_len: usize,
-) -> Result<Output, HashError> {
-    let mut output = [0_u8; Output::MAX_LENGTH];
-    let output = output.get_mut(..output_len).ok_or(HashError::OutputSize)?;
-    let needed = argon2.params().block_count();
-    if needed <= pool.blocks_per_buffer {
-        let mut lease = pool.lease()?;
-        argon2.hash_password_into_with_memory(password, salt, output, &mut lease.blocks)?;
-    } else {
-        let mut one_off = allocate_blocks(needed)?;
-        argon2.hash_password_into_with_memory(password, salt, output, &mut one_off)?;
-    }
-    Ok(Output::new(output)?)
-}
-
-/// `len` zeroed blocks, or `OutOfMemory` rather than an abort when the allocation fails.
-fn allocate_blocks(len: usize) -> Result<Vec<Block>, HashError> {
-    let mut blocks = Vec::new();
-    blocks
-        .try_reserve_exact(len)
-        .map_err(|_| HashError::OutOfMemory)?;
-    blocks.resize(len, Block::new());
-    Ok(blocks)
-}
-
-/// A stored hash, parsed and checked once on the async side: everything the blocking job
-/// needs to recompute it.
-#[derive(Clone)]
-struct StoredHash {
-    /// Configured with the algorithm, version and parameters (output length included) the
-    /// hash states.
-    argon2: Argon2<'static>,
-    salt: Salt,
-    expected: Output,
-}
-
-impl StoredHash {
-    fn from_phc(phc: &PhcHash) -> Result<Self, HashError> {
-        let (Some(salt), Some(expected)) = (phc.salt, phc.hash) else {
-            return Err(phc::Error::MissingField.into());
-        };
-        let algorithm = Algorithm::try_from(phc.algorithm.as_str())?;
-        // A PHC string without `v=` means the newest version, as argon2's verifier reads it.
-        let version = phc
-            .version
-            .map(Version::try_from)
-            .transpose()?
-            .unwrap_or_default();
-        let params = Params::try_from(phc)?;
-        Ok(Self {
-            argon2: Argon2::new(algorithm, version, params),
-            salt,
-            expected,
-        })
-    }
-
-    /// Whether `password` hashes to the stored output. `Output`'s equality runs in constant
-    /// time, so the comparison tells an attacker nothing about how close a guess came.
-    fn matches(&self, pool: &MemoryPool, password: &[u8]) -> Result<bool, HashError> {
-        let computed = compute(
-            &self.argon2,
-            pool,
-            password,
-            &self.salt,
-            self.expected.len(),
-        )?;
-        Ok(computed == self.expected)
-    }
-}
-
-/// At most `max_buffers` reusable argon2 memory buffers of `blocks_per_buffer` blocks each,
-/// allocated when first needed and kept for the life of the hasher.
-///
-/// A buffer keeps the last computation's blocks until the next one overwrites them (argon2's
-/// first pass writes every block before reading it); memory freed after each hash kept them
-/// as well, until reused.
-struct MemoryPool {
-    blocks_per_buffer: usize,
-    max_buffers: usize,
-    idle: Mutex<Vec<Vec<Block>>>,
-    /// Buffers in existence, idle or lent.
-    allocated: AtomicUsize,
-}
-
-impl MemoryPool {
-    fn new(blocks_per_buffer: usize, max_buffers: usize) -> Self {
-        Self {
-            blocks_per_buffer,
-            max_buffers,
-            idle: Mutex::new(Vec::with_capacity(max_buffers)),
-            allocated: AtomicUsize::new(0),
-        }
-    }
-
-    /// An idle buffer, or a new one. Only a running job leases, and jobs run on the
-    /// `max_buffers` hashing threads, each holding at most one lease, so a new buffer is only
-    /// ever made while fewer than `max_buffers` exist.
-    fn lease(&self) -> Result<Lease<'_>, HashError> {
-        let idle = self.lock_idle().pop();
-        let blocks = if let Some(blocks) = idle {
-            blocks
-        } else {
-            let blocks = allocate_blocks(self.blocks_per_buffer)?;
-            self.allocated.fetch_add(1, Ordering::SeqCst);
-            blocks
-        };
-        Ok(Lease { pool: self, blocks })
-    }
-
-    fn give_back(&self, blocks: Vec<Block>) {
-        let mut idle = self.lock_idle();
-        if idle.len() < self.max_buffers {
-            idle.push(blocks);
-        } else {
-            // Unreachable while the threads bound the running jobs; kept so the bound holds
-            // even if that changes.
-            drop(idle);
-            drop(blocks);
-            self.allocated.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
-        // A panic while the lock was held cannot leave the list inconsistent (it is only
-        // pushed to or popped from), so a poisoned lock is used as is.
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// A buffer lent by a [`MemoryPool`]; going back to it when dropped, even if the job panics.
-struct Lease<'pool> {
-    pool: &'pool MemoryPool,
-    blocks: Vec<Block>,
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        self.pool.give_back(std::mem::take(&mut self.blocks));
-    }
-}
-
-/// Counts the blocking jobs running, and the most that ever ran at once.
+/// Counts the hashing jobs running, and the most that ever ran at once.
 #[derive(Default)]
 struct Gauge {
     current: AtomicUsize,
@@ -510,7 +328,6 @@ impl Drop for Running<'_> {
 mod tests {
     use super::*;
     use crate::DEFAULT_THREAD_NICE;
-    use argon2::{PasswordHasher as _, PasswordVerifier as _};
     use domain::UnexpectedKind;
     use std::time::{Duration, Instant};
     use tokio::task::JoinSet;
@@ -691,7 +508,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pooled_hashes_are_the_phc_strings_argon2_itself_writes() {
+    async fn hashes_are_the_phc_strings_argon2_itself_writes() {
         let hasher = small(512, 2);
         let ours = hasher.hash(&password("pw")).await.unwrap();
         let parsed = PhcHash::new(ours.as_str()).unwrap();
@@ -736,7 +553,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hashes_costlier_than_the_pool_or_with_extra_params_verify_with_one_off_memory() {
+    async fn hashes_costlier_than_configured_or_with_extra_params_verify_and_need_rehash() {
         let hasher = small(256, 1);
         let costlier = phc(
             Algorithm::Argon2id,
@@ -766,67 +583,6 @@ mod tests {
             assert!(!hasher.verify(&password("wrong"), stored).await.unwrap());
             assert!(hasher.needs_rehash(stored));
         }
-        // The costlier hash did not enlarge the pool: its buffer was a one-off.
-        assert_eq!(hasher.pooled_buffers(), 1);
-        assert_eq!(hasher.pool.lock_idle()[0].len(), 256);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_pool_never_holds_more_buffers_than_concurrent_slots() {
-        let hasher = Arc::new(
-            Argon2Hasher::new(Argon2Config {
-                max_concurrent: 3,
-                thread_nice: DEFAULT_THREAD_NICE,
-                ..Argon2Config::default()
-            })
-            .unwrap(),
-        );
-        // The dummy hash, computed at construction, made the first buffer.
-        assert_eq!(hasher.pooled_buffers(), 1);
-        let hash = hasher.hash(&password("pw")).await.unwrap();
-        let watching = Arc::clone(&hasher);
-        let watcher = tokio::spawn(async move {
-            let mut most = 0;
-            while Arc::strong_count(&watching) > 1 {
-                most = most.max(watching.pooled_buffers());
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            most
-        });
-        for attempt in 0..100 {
-            let guess = if attempt % 2 == 0 { "pw" } else { "wrong" };
-            let matched = hasher.verify(&password(guess), &hash).await.unwrap();
-            assert_eq!(matched, attempt % 2 == 0);
-            assert_eq!(
-                hasher.pooled_buffers(),
-                1,
-                "sequential work reuses one buffer"
-            );
-        }
-        let mut logins = JoinSet::new();
-        for attempt in 0..100 {
-            let hasher = Arc::clone(&hasher);
-            let hash = hash.clone();
-            logins.spawn(async move {
-                if attempt % 10 == 0 {
-                    hasher.verify_dummy(&password("pw")).await.unwrap();
-                } else {
-                    assert!(hasher.verify(&password("pw"), &hash).await.unwrap());
-                }
-            });
-        }
-        logins.join_all().await;
-        let pooled = hasher.pooled_buffers();
-        assert!((2..=3).contains(&pooled), "{pooled} buffers");
-        assert_eq!(
-            hasher.pool.lock_idle().len(),
-            pooled,
-            "every buffer came back"
-        );
-        assert!(hasher.max_in_flight() >= 2);
-        drop(hasher);
-        let most = watcher.await.unwrap();
-        assert!(most <= 3, "the pool held {most} buffers at once");
     }
 
     const MALFORMED: [&str; 10] = [
@@ -1042,7 +798,7 @@ mod tests {
             let hasher = Arc::clone(&hasher);
             holders.push(tokio::spawn(async move {
                 hasher
-                    .run_blocking(move |_pool| held.recv_timeout(Duration::from_secs(10)))
+                    .run_blocking(move || held.recv_timeout(Duration::from_secs(10)))
                     .await
             }));
         }
@@ -1054,7 +810,7 @@ mod tests {
         let counted = Arc::clone(&ran);
         let abandoned = tokio::time::timeout(
             Duration::from_millis(20),
-            hasher.run_blocking(move |_pool| counted.fetch_add(1, Ordering::SeqCst)),
+            hasher.run_blocking(move || counted.fetch_add(1, Ordering::SeqCst)),
         )
         .await;
         assert!(
@@ -1074,7 +830,7 @@ mod tests {
         // The threads are free again; a job queued now runs, the abandoned one never did.
         let after = Arc::clone(&ran);
         hasher
-            .run_blocking(move |_pool| after.load(Ordering::SeqCst))
+            .run_blocking(move || after.load(Ordering::SeqCst))
             .await
             .map(|seen| assert_eq!(seen, 0))
             .unwrap();

@@ -7,7 +7,8 @@
 //! the hasher's own threads, one per slot of [`Argon2Config::max_concurrent`], at a lower
 //! scheduling priority ([`Argon2Config::thread_nice`]), so a flood of logins can neither
 //! starve the async runtime, nor delay its cheap requests by whole scheduler slices, nor use
-//! unbounded memory: each slot reuses one argon2 memory buffer for the life of the hasher.
+//! memory beyond one argon2 matrix per slot. Hashing and verification themselves are
+//! argon2's own `PasswordHasher` and `PasswordVerifier`.
 //!
 //! The settings are passed in by the caller ([`Argon2Config`]); nothing here reads the
 //! environment.

@@ -10,17 +10,18 @@ use crate::keys::{JwtKeyError, SigningMaterial, VerificationKey, algorithm_name,
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::{
-    AccessClaims, AccessToken, Role, SessionId, TokenError, TokenIssuer, UnexpectedError, UserId,
+    AccessClaims, AccessToken, Clock, Role, SessionId, TokenError, TokenIssuer, UnexpectedError,
+    UserId,
 };
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, EncodingKey, Header, Validation};
+use jsonwebtoken::{EncodingKey, Header};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use verified::Verified;
 
 /// The `typ` header of every access token (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -42,17 +43,28 @@ const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// token it signed has expired, then remove it.
 ///
 /// The issuer and audience come from configuration; the lifetime of each token from the
-/// domain ([`AccessClaims::expires_at`]).
+/// domain ([`AccessClaims::expires_at`]); the time a token is checked at from the domain's
+/// [`Clock`].
 ///
 /// ```
-/// use domain::{AccessClaims, Role, SessionId, TokenIssuer, UserId};
+/// use domain::{AccessClaims, Clock, Role, SessionId, TokenIssuer, UserId};
 /// use infra_jwt::JwtTokenIssuer;
+/// use std::sync::Arc;
 /// use time::{Duration, OffsetDateTime};
+///
+/// struct SystemClock;
+///
+/// impl Clock for SystemClock {
+///     fn now(&self) -> OffsetDateTime {
+///         OffsetDateTime::now_utc()
+///     }
+/// }
 ///
 /// let issuer = JwtTokenIssuer::hs256(
 ///     b"a secret of at least thirty-two random bytes",
 ///     "https://auth.example.com",
 ///     "example-api",
+///     Arc::new(SystemClock),
 /// )?;
 /// let now = OffsetDateTime::now_utc().replace_nanosecond(0)?;
 /// let claims = AccessClaims {
@@ -71,23 +83,18 @@ pub struct JwtTokenIssuer {
     signing_key: EncodingKey,
     /// The verifying half of `signing_key`: its `kid` and algorithm.
     signing: VerificationKey,
-    /// Every key a token may name, the signing key's own included, by `kid`; each with the
-    /// validation rules pinned to its algorithm. Ordered so the JWKS is stable.
-    keys: BTreeMap<String, KnownKey>,
+    /// Every key a token may name, the signing key's own included, by `kid`; each pinned to
+    /// its algorithm. Ordered so the JWKS is stable.
+    keys: BTreeMap<String, VerificationKey>,
     issuer: String,
     audience: String,
     leeway: Duration,
-    /// Tokens that passed [`TokenIssuer::verify`], so that presenting one again is cheap.
-    verified: Verified,
-}
-
-struct KnownKey {
-    key: VerificationKey,
-    validation: Validation,
+    clock: Arc<dyn Clock>,
 }
 
 impl JwtTokenIssuer {
-    /// Signs with HS256 and `secret`, which every verifier must share.
+    /// Signs with HS256 and `secret`, which every verifier must share; checks tokens at the
+    /// time `clock` tells.
     ///
     /// # Errors
     /// [`JwtKeyError::SecretTooShort`] when `secret` is shorter than
@@ -97,13 +104,15 @@ impl JwtTokenIssuer {
         secret: &[u8],
         issuer: impl Into<String>,
         audience: impl Into<String>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, JwtKeyError> {
-        Self::new(SigningMaterial::hs256(secret)?, issuer, audience)
+        Self::new(SigningMaterial::hs256(secret)?, issuer, audience, clock)
     }
 
     /// Signs with `EdDSA` and the Ed25519 private key in `private_key_pem` (PKCS#8, `BEGIN
-    /// PRIVATE KEY`, as written by `openssl genpkey -algorithm ed25519`). Verifiers need only
-    /// the public key, published by [`jwks`](Self::jwks).
+    /// PRIVATE KEY`, as written by `openssl genpkey -algorithm ed25519`); checks tokens at the
+    /// time `clock` tells. Verifiers need only the public key, published by
+    /// [`jwks`](Self::jwks).
     ///
     /// # Errors
     /// [`JwtKeyError::InvalidKey`] when the PEM is not such a key; [`JwtKeyError::Empty`] when
@@ -112,11 +121,13 @@ impl JwtTokenIssuer {
         private_key_pem: &str,
         issuer: impl Into<String>,
         audience: impl Into<String>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, JwtKeyError> {
         Self::new(
             SigningMaterial::ed25519_from_pem(private_key_pem)?,
             issuer,
             audience,
+            clock,
         )
     }
 
@@ -124,6 +135,7 @@ impl JwtTokenIssuer {
         material: SigningMaterial,
         issuer: impl Into<String>,
         audience: impl Into<String>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, JwtKeyError> {
         let mut issuer = Self {
             signing_key: material.encoding,
@@ -132,7 +144,7 @@ impl JwtTokenIssuer {
             issuer: non_empty(issuer.into(), "issuer")?,
             audience: non_empty(audience.into(), "audience")?,
             leeway: DEFAULT_LEEWAY,
-            verified: Verified::default(),
+            clock,
         };
         issuer.insert(material.verification)?;
         Ok(issuer)
@@ -149,8 +161,6 @@ impl JwtTokenIssuer {
         self.keys.remove(&self.signing.kid);
         self.insert(renamed.clone())?;
         self.signing = renamed;
-        // Tokens naming the old `kid` no longer verify.
-        self.verified = Verified::default();
         Ok(self)
     }
 
@@ -161,7 +171,6 @@ impl JwtTokenIssuer {
     /// [`JwtKeyError::DuplicateKeyId`] when a different key already has the same `kid`.
     pub fn with_verification_key(mut self, key: VerificationKey) -> Result<Self, JwtKeyError> {
         self.insert(key)?;
-        self.verified = Verified::default();
         Ok(self)
     }
 
@@ -170,10 +179,6 @@ impl JwtTokenIssuer {
     #[must_use]
     pub fn with_leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
-        for known in self.keys.values_mut() {
-            known.validation.leeway = leeway.as_secs();
-        }
-        self.verified = Verified::default();
         self
     }
 
@@ -197,7 +202,7 @@ impl JwtTokenIssuer {
             .keys
             .iter()
             .filter(|(kid, _)| **kid != self.signing.kid)
-            .filter_map(|(_, known)| known.key.jwk());
+            .filter_map(|(_, key)| key.jwk());
         let keys: Vec<_> = signing.into_iter().chain(retired).collect();
         if keys.is_empty() {
             None
@@ -208,35 +213,21 @@ impl JwtTokenIssuer {
 
     fn insert(&mut self, key: VerificationKey) -> Result<(), JwtKeyError> {
         if let Some(existing) = self.keys.get(&key.kid) {
-            return if existing.key.same_key_as(&key) {
+            return if existing.same_key_as(&key) {
                 Ok(())
             } else {
                 Err(JwtKeyError::DuplicateKeyId(key.kid))
             };
         }
-        let validation = self.validation(key.algorithm);
-        self.keys
-            .insert(key.kid.clone(), KnownKey { key, validation });
+        self.keys.insert(key.kid.clone(), key);
         Ok(())
-    }
-
-    fn validation(&self, algorithm: Algorithm) -> Validation {
-        let mut validation = Validation::new(algorithm);
-        validation.leeway = self.leeway.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.validate_aud = true;
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation
     }
 
     /// Whether any listed key is pinned to the algorithm named `alg`.
     fn accepts_algorithm(&self, alg: &str) -> bool {
         self.keys
             .values()
-            .any(|known| algorithm_name(known.key.algorithm) == alg)
+            .any(|key| algorithm_name(key.algorithm) == alg)
     }
 }
 
@@ -250,7 +241,6 @@ impl fmt::Debug for JwtTokenIssuer {
             .field("audience", &self.audience)
             .field("verification_kids", &self.keys.keys().collect::<Vec<_>>())
             .field("leeway", &self.leeway)
-            .field("remembered_tokens", &self.verified.len())
             .finish_non_exhaustive()
     }
 }
@@ -281,76 +271,82 @@ impl TokenIssuer for JwtTokenIssuer {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
-        let digest = Verified::digest(token);
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        if let Some(claims) = self.verified.get(&digest, now) {
-            return Ok(claims);
-        }
-        let (claims, not_before) = self.verify_in_full(token)?;
-        self.verified.remember(digest, &claims, not_before, now);
-        Ok(claims)
+        self.verify_token(token)
     }
 }
 
 impl JwtTokenIssuer {
-    /// Every check, and the token's `nbf` (or `iat`) in Unix seconds.
-    fn verify_in_full(&self, token: &str) -> Result<(AccessClaims, i64), TokenError> {
-        let header = JoseHeader::parse(token)?;
+    /// Every check, at the time the clock tells.
+    ///
+    /// The header is read here, once, rather than by jsonwebtoken's `decode`: its `Header`
+    /// cannot represent `alg: none`, which must be refused as a wrong algorithm rather than as
+    /// a malformed token, and its time checks read the system clock instead of ours. The
+    /// signature is still checked by jsonwebtoken's crypto provider.
+    fn verify_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let (header, payload) = message.split_once('.').ok_or(TokenError::Malformed)?;
+        if payload.contains('.') {
+            return Err(TokenError::Malformed);
+        }
+        let header: JoseHeader = decode_part(header)?;
+        // RFC 7515 §4.1.11: a verifier must refuse extensions it does not understand, and we
+        // understand none.
+        if header.crit.is_some() {
+            return Err(TokenError::Malformed);
+        }
         // Checked before the key lookup so that `none` (or any algorithm no key of ours uses)
         // is refused as such, with or without a `kid`.
         if !self.accepts_algorithm(&header.alg) {
             return Err(TokenError::WrongAlgorithm);
         }
-        let known = header
+        let key = header
             .kid
             .as_deref()
             .and_then(|kid| self.keys.get(kid))
             .ok_or(TokenError::UnknownKey)?;
-        if header.alg != algorithm_name(known.key.algorithm) {
+        if header.alg != algorithm_name(key.algorithm) {
             return Err(TokenError::WrongAlgorithm);
         }
-        let decoded =
-            jsonwebtoken::decode::<DecodedClaims>(token, &known.key.decoding, &known.validation)
-                .map_err(|error| refusal(&error))?;
+        let genuine = jsonwebtoken::crypto::verify(
+            signature,
+            message.as_bytes(),
+            &key.decoding,
+            key.algorithm,
+        )
+        .map_err(|_| TokenError::Malformed)?;
+        if !genuine {
+            return Err(TokenError::InvalidSignature);
+        }
+        let claims: DecodedClaims = decode_part(payload)?;
+        claims.check_time(self.clock.now().unix_timestamp(), self.leeway)?;
+        if claims.iss != self.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        if !claims.aud.names(&self.audience) {
+            return Err(TokenError::WrongAudience);
+        }
         if !is_access_token_type(header.typ.as_deref()) {
             return Err(TokenError::WrongType);
         }
-        let not_before = decoded.claims.nbf.unwrap_or(decoded.claims.iat);
-        let claims = decoded.claims.into_access_claims(self.leeway)?;
-        Ok((claims, not_before))
+        claims.into_access_claims()
     }
 }
 
-/// The members of a JOSE header that decide how a token is checked, read before jsonwebtoken
-/// sees the token: its own `Header` cannot represent `alg: none`, which must be refused as a
-/// wrong algorithm rather than as a malformed token.
+/// The members of a JOSE header that decide how a token is checked.
 #[derive(Deserialize)]
 struct JoseHeader {
     alg: String,
     typ: Option<String>,
     kid: Option<String>,
-    /// RFC 7515 §4.1.11: a verifier must refuse extensions it does not understand, and we
-    /// understand none.
     crit: Option<serde_json::Value>,
 }
 
-impl JoseHeader {
-    fn parse(token: &str) -> Result<Self, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(header), Some(_payload), Some(_signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let json = URL_SAFE_NO_PAD
-            .decode(header)
-            .map_err(|_| TokenError::Malformed)?;
-        let header: Self = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
-        if header.crit.is_some() {
-            return Err(TokenError::Malformed);
-        }
-        Ok(header)
-    }
+/// One base64url part of a compact JWT, as JSON.
+fn decode_part<T: DeserializeOwned>(part: &str) -> Result<T, TokenError> {
+    let json = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| TokenError::Malformed)?;
+    serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)
 }
 
 /// `at+jwt`, or its long form `application/at+jwt`; media types compare case-insensitively
@@ -363,21 +359,6 @@ fn is_access_token_type(typ: Option<&str>) -> bool {
         };
         short.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
     })
-}
-
-/// The domain's reason for jsonwebtoken's refusal.
-fn refusal(error: &jsonwebtoken::errors::Error) -> TokenError {
-    match error.kind() {
-        ErrorKind::InvalidSignature => TokenError::InvalidSignature,
-        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => TokenError::WrongAlgorithm,
-        ErrorKind::ExpiredSignature => TokenError::Expired,
-        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-        ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-        ErrorKind::InvalidAudience => TokenError::WrongAudience,
-        // Bad base64 or JSON, missing or mistyped claims, and whatever jsonwebtoken adds
-        // later: none of them is a token we made.
-        _ => TokenError::Malformed,
-    }
 }
 
 #[derive(Serialize)]
@@ -393,47 +374,69 @@ struct EncodedClaims<'a> {
     jti: String,
 }
 
-/// The claims the domain needs; `iss`, `aud`, `exp` and `nbf` are checked by jsonwebtoken.
+/// The claims of a token: every one our tokens carry is required except `nbf`. `exp` and
+/// `nbf` are unsigned, as in jsonwebtoken's checks: a negative one is malformed.
 #[derive(Deserialize)]
 struct DecodedClaims {
+    iss: String,
+    aud: Audience,
     sub: String,
     sid: String,
     role: String,
     iat: i64,
-    exp: i64,
-    nbf: Option<i64>,
+    exp: u64,
+    nbf: Option<u64>,
     jti: String,
 }
 
-impl DecodedClaims {
-    fn into_access_claims(self, leeway: Duration) -> Result<AccessClaims, TokenError> {
-        // jsonwebtoken checks `nbf` only when present; a token without one is not valid
-        // before it was issued.
-        if self.nbf.is_none() {
-            let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
-            if self.iat
-                > OffsetDateTime::now_utc()
-                    .unix_timestamp()
-                    .saturating_add(leeway)
-            {
-                return Err(TokenError::NotYetValid);
-            }
+/// RFC 7519 §4.1.3: one audience, or several of which ours must be one.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Several(Vec<String>),
+}
+
+impl Audience {
+    fn names(&self, audience: &str) -> bool {
+        match self {
+            Self::One(one) => one == audience,
+            Self::Several(several) => several.iter().any(|one| one == audience),
         }
+    }
+}
+
+impl DecodedClaims {
+    /// Refuses a token expired or not yet valid at `now`, give or take `leeway`.
+    fn check_time(&self, now: i64, leeway: Duration) -> Result<(), TokenError> {
+        let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
+        let seconds = |value: u64| i64::try_from(value).map_err(|_| TokenError::Malformed);
+        if seconds(self.exp)? < now.saturating_sub(leeway) {
+            return Err(TokenError::Expired);
+        }
+        // Without an `nbf`, a token is not valid before it was issued.
+        let not_before = self.nbf.map_or(Ok(self.iat), seconds)?;
+        if not_before > now.saturating_add(leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
+    }
+
+    fn into_access_claims(self) -> Result<AccessClaims, TokenError> {
         let timestamp = |seconds| {
             OffsetDateTime::from_unix_timestamp(seconds).map_err(|_| TokenError::Malformed)
         };
+        let expires = i64::try_from(self.exp).map_err(|_| TokenError::Malformed)?;
         Ok(AccessClaims {
             user_id: UserId::parse(&self.sub).ok_or(TokenError::Malformed)?,
             session_id: SessionId::parse(&self.sid).ok_or(TokenError::Malformed)?,
             role: Role::parse(&self.role).map_err(|_| TokenError::Malformed)?,
             issued_at: timestamp(self.iat)?,
-            expires_at: timestamp(self.exp)?,
+            expires_at: timestamp(expires)?,
             token_id: Uuid::try_parse(&self.jti).map_err(|_| TokenError::Malformed)?,
         })
     }
 }
-
-mod verified;
 
 #[cfg(test)]
 mod tests;

@@ -100,7 +100,8 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
         .await
         .map_err(|error| format!("migrating the database: {error}"))?;
 
-    let issuer = token_issuer(config, validated)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let issuer = token_issuer(config, validated, Arc::clone(&clock))?;
     let jwks = issuer.jwks();
     let mut argon2 = Argon2Config {
         memory_kib: config.argon2_memory_kib,
@@ -118,7 +119,7 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
         hasher: hasher.clone(),
         tokens: Arc::new(issuer),
         secrets: Arc::new(RandomSecretGenerator),
-        clock: Arc::new(SystemClock),
+        clock,
         audit: Arc::new(SqlAuditLog::new(database.clone())),
     };
     let settings = Settings {
@@ -140,7 +141,11 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
     })
 }
 
-fn token_issuer(config: &Config, validated: &Validated) -> Result<JwtTokenIssuer, StartError> {
+fn token_issuer(
+    config: &Config,
+    validated: &Validated,
+    clock: Arc<dyn Clock>,
+) -> Result<JwtTokenIssuer, StartError> {
     if let Some(path) = &config.jwt_private_key_file {
         let pem = std::fs::read_to_string(path).map_err(|error| {
             format!(
@@ -152,6 +157,7 @@ fn token_issuer(config: &Config, validated: &Validated) -> Result<JwtTokenIssuer
             &pem,
             &config.jwt_issuer,
             &config.jwt_audience,
+            clock,
         )
         .map_err(|error| format!("JWT_PRIVATE_KEY_FILE: {error}"))?);
     }
@@ -163,6 +169,7 @@ fn token_issuer(config: &Config, validated: &Validated) -> Result<JwtTokenIssuer
         secret.expose_secret().as_bytes(),
         &config.jwt_issuer,
         &config.jwt_audience,
+        clock,
     )
     .map_err(|error| format!("SECRET_KEY: {error}"))?)
 }

@@ -7,7 +7,7 @@ use ed25519_dalek::pkcs8::EncodePrivateKey as _;
 use ed25519_dalek::pkcs8::spki::EncodePublicKey as _;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use jsonwebtoken::jwk::{JwkSet, ThumbprintHash};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde_json::{Value, json};
 use time::Duration as TimeDuration;
 
@@ -54,15 +54,30 @@ fn generated_key() -> TestKey {
 }
 
 fn hs256() -> JwtTokenIssuer {
-    JwtTokenIssuer::hs256(SECRET, ISSUER, AUDIENCE).unwrap()
+    JwtTokenIssuer::hs256(SECRET, ISSUER, AUDIENCE, clock()).unwrap()
 }
 
 fn eddsa(key: &TestKey) -> JwtTokenIssuer {
-    JwtTokenIssuer::ed25519_from_pem(&key.private_pem, ISSUER, AUDIENCE).unwrap()
+    JwtTokenIssuer::ed25519_from_pem(&key.private_pem, ISSUER, AUDIENCE, clock()).unwrap()
+}
+
+/// The time every issuer in these tests reads from its clock: 2026-12-04 12:00:00 UTC.
+const NOW: i64 = 1_796_385_600;
+
+struct FixedClock;
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(NOW).unwrap()
+    }
+}
+
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(FixedClock)
 }
 
 fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+    FixedClock.now()
 }
 
 fn claims_at(issued_at: OffsetDateTime, lifetime: TimeDuration) -> AccessClaims {
@@ -145,7 +160,7 @@ fn hs256_tokens_round_trip_to_the_second() {
 fn eddsa_tokens_round_trip_with_generated_and_openssl_keys() {
     for issuer in [
         eddsa(&generated_key()),
-        JwtTokenIssuer::ed25519_from_pem(OPENSSL_PRIVATE_PEM, ISSUER, AUDIENCE).unwrap(),
+        JwtTokenIssuer::ed25519_from_pem(OPENSSL_PRIVATE_PEM, ISSUER, AUDIENCE, clock()).unwrap(),
     ] {
         let claims = fresh_claims();
         assert_eq!(issuer.verify(&issue(&issuer, &claims)), Ok(claims));
@@ -310,7 +325,7 @@ fn split_pem_der(pem: &str) -> Vec<u8> {
 #[test]
 fn a_token_naming_an_unknown_kid_or_none_is_an_unknown_key() {
     let issuer = hs256();
-    let stranger = JwtTokenIssuer::hs256(OTHER_SECRET, ISSUER, AUDIENCE).unwrap();
+    let stranger = JwtTokenIssuer::hs256(OTHER_SECRET, ISSUER, AUDIENCE, clock()).unwrap();
     assert_eq!(
         issuer.verify(&issue(&stranger, &fresh_claims())),
         Err(TokenError::UnknownKey)
@@ -331,7 +346,7 @@ fn a_token_naming_an_unknown_kid_or_none_is_an_unknown_key() {
 
 #[test]
 fn a_token_signed_by_an_old_listed_key_still_verifies() {
-    let old = JwtTokenIssuer::hs256(OTHER_SECRET, ISSUER, AUDIENCE).unwrap();
+    let old = JwtTokenIssuer::hs256(OTHER_SECRET, ISSUER, AUDIENCE, clock()).unwrap();
     let rotated = hs256()
         .with_verification_key(VerificationKey::hs256(OTHER_SECRET).unwrap())
         .unwrap();
@@ -451,7 +466,8 @@ fn listing_the_signing_key_again_is_harmless() {
 
 #[test]
 fn another_issuer_is_a_wrong_issuer() {
-    let elsewhere = JwtTokenIssuer::hs256(SECRET, "https://elsewhere.test", AUDIENCE).unwrap();
+    let elsewhere =
+        JwtTokenIssuer::hs256(SECRET, "https://elsewhere.test", AUDIENCE, clock()).unwrap();
     assert_eq!(
         hs256().verify(&issue(&elsewhere, &fresh_claims())),
         Err(TokenError::WrongIssuer)
@@ -466,7 +482,7 @@ fn another_issuer_is_a_wrong_issuer() {
 
 #[test]
 fn another_audience_is_a_wrong_audience() {
-    let elsewhere = JwtTokenIssuer::hs256(SECRET, ISSUER, "other-api").unwrap();
+    let elsewhere = JwtTokenIssuer::hs256(SECRET, ISSUER, "other-api", clock()).unwrap();
     assert_eq!(
         hs256().verify(&issue(&elsewhere, &fresh_claims())),
         Err(TokenError::WrongAudience)
@@ -651,7 +667,8 @@ fn signed_claims_that_do_not_parse_are_malformed() {
 
 #[test]
 fn the_jwks_publishes_the_ed25519_public_key_as_an_rfc_8037_jwk() {
-    let issuer = JwtTokenIssuer::ed25519_from_pem(OPENSSL_PRIVATE_PEM, ISSUER, AUDIENCE).unwrap();
+    let issuer =
+        JwtTokenIssuer::ed25519_from_pem(OPENSSL_PRIVATE_PEM, ISSUER, AUDIENCE, clock()).unwrap();
     let jwks = issuer.jwks().unwrap();
     assert_eq!(
         jwks,
@@ -696,6 +713,8 @@ fn another_service_verifies_our_tokens_with_the_jwks_alone() {
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
+    // jsonwebtoken reads the system clock, and the token was issued at the tests' fixed time.
+    validation.validate_exp = false;
     let decoded =
         jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
             .unwrap();
@@ -742,16 +761,16 @@ fn the_jwks_lists_retired_ed25519_keys_after_the_signing_key_and_never_hmac_secr
 #[test]
 fn construction_refuses_bad_keys_and_settings_clearly() {
     assert_eq!(
-        JwtTokenIssuer::hs256(&SECRET[..31], ISSUER, AUDIENCE).unwrap_err(),
+        JwtTokenIssuer::hs256(&SECRET[..31], ISSUER, AUDIENCE, clock()).unwrap_err(),
         JwtKeyError::SecretTooShort { length: 31 }
     );
-    assert!(JwtTokenIssuer::hs256(&SECRET[..32], ISSUER, AUDIENCE).is_ok());
+    assert!(JwtTokenIssuer::hs256(&SECRET[..32], ISSUER, AUDIENCE, clock()).is_ok());
     assert_eq!(
-        JwtTokenIssuer::hs256(SECRET, "", AUDIENCE).unwrap_err(),
+        JwtTokenIssuer::hs256(SECRET, "", AUDIENCE, clock()).unwrap_err(),
         JwtKeyError::Empty("issuer")
     );
     assert_eq!(
-        JwtTokenIssuer::hs256(SECRET, ISSUER, " ").unwrap_err(),
+        JwtTokenIssuer::hs256(SECRET, ISSUER, " ", clock()).unwrap_err(),
         JwtKeyError::Empty("audience")
     );
     for not_a_private_key in [
@@ -759,8 +778,8 @@ fn construction_refuses_bad_keys_and_settings_clearly() {
         "",
         "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n",
     ] {
-        let error =
-            JwtTokenIssuer::ed25519_from_pem(not_a_private_key, ISSUER, AUDIENCE).unwrap_err();
+        let error = JwtTokenIssuer::ed25519_from_pem(not_a_private_key, ISSUER, AUDIENCE, clock())
+            .unwrap_err();
         assert!(matches!(error, JwtKeyError::InvalidKey { .. }), "{error:?}");
     }
 }
@@ -776,165 +795,4 @@ fn debug_output_names_keys_but_never_shows_them() {
     let rendered = format!("{:?}", eddsa(&key));
     let private_base64 = key.private_pem.lines().nth(1).unwrap();
     assert!(!rendered.contains(private_base64), "{rendered}");
-}
-
-// The memo of verified tokens.
-
-#[test]
-fn a_verified_token_is_remembered_by_digest_and_served_again() {
-    let issuer = hs256();
-    let claims = fresh_claims();
-    let token = issue(&issuer, &claims);
-    assert_eq!(issuer.verified.len(), 0);
-    assert_eq!(issuer.verify(&token), Ok(claims.clone()));
-    assert_eq!(issuer.verified.len(), 1);
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    assert_eq!(
-        issuer.verified.get(&Verified::digest(&token), now),
-        Some(claims.clone())
-    );
-    assert_eq!(issuer.verify(&token), Ok(claims));
-    assert_eq!(issuer.verified.len(), 1);
-    assert!(format!("{issuer:?}").contains("remembered_tokens: 1"));
-    assert!(!format!("{issuer:?}").contains(&token));
-}
-
-#[test]
-fn refused_tokens_are_not_remembered() {
-    let issuer = hs256();
-    let token = issue(&issuer, &fresh_claims());
-    let mut tampered = token.clone().into_bytes();
-    let last = tampered.len() - 2;
-    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-    let tampered = String::from_utf8(tampered).unwrap();
-    assert_eq!(issuer.verify(&tampered), Err(TokenError::InvalidSignature));
-    let expired = claims_at(now() - TimeDuration::hours(2), TimeDuration::hours(1));
-    assert_eq!(
-        issuer.verify(&issue(&issuer, &expired)),
-        Err(TokenError::Expired)
-    );
-    assert_eq!(issuer.verified.len(), 0);
-    // Only the genuine token gets in, and the tampered one stays refused after it.
-    assert!(issuer.verify(&token).is_ok());
-    assert_eq!(issuer.verify(&tampered), Err(TokenError::InvalidSignature));
-    assert_eq!(issuer.verified.len(), 1);
-}
-
-#[test]
-fn a_remembered_token_is_served_only_inside_nbf_to_exp() {
-    let issuer = hs256();
-    let claims = fresh_claims();
-    let token = issue(&issuer, &claims);
-    assert_eq!(issuer.verify(&token), Ok(claims.clone()));
-    let digest = Verified::digest(&token);
-    let (valid_from, expires) = (
-        claims.issued_at.unix_timestamp(),
-        claims.expires_at.unix_timestamp(),
-    );
-    assert_eq!(issuer.verified.get(&digest, valid_from - 1), None);
-    assert_eq!(
-        issuer.verified.get(&digest, valid_from),
-        Some(claims.clone())
-    );
-    assert_eq!(issuer.verified.get(&digest, expires - 1), Some(claims));
-    // From `exp` on, the full check decides (with its leeway), as for any token.
-    assert_eq!(issuer.verified.get(&digest, expires), None);
-}
-
-#[test]
-fn a_full_memo_drops_expired_tokens_before_live_ones() {
-    let memo = Verified::default();
-    let now = 1_000_000;
-    let limit = verified::MAX_REMEMBERED;
-    let at = |seconds| OffsetDateTime::from_unix_timestamp(seconds).unwrap();
-    let digest = |index: usize| {
-        let mut digest = [0_u8; 32];
-        digest[..8].copy_from_slice(&(index as u64).to_le_bytes());
-        digest
-    };
-    // A full memo whose tokens are half expired, half live.
-    for index in 0..limit {
-        let expires = if index % 2 == 0 { now - 1 } else { now + 60 };
-        let claims = claims_at(
-            at(now - 600),
-            time::Duration::seconds(expires - (now - 600)),
-        );
-        memo.remember(digest(index), &claims, now - 600, now - 600);
-    }
-    assert_eq!(memo.len(), limit);
-    let newest = claims_at(at(now), TimeDuration::minutes(15));
-    memo.remember(digest(limit), &newest, now, now);
-    assert_eq!(memo.len(), limit / 2 + 1);
-    assert_eq!(memo.get(&digest(limit), now), Some(newest));
-    assert!(memo.get(&digest(1), now).is_some());
-    assert_eq!(memo.get(&digest(0), now), None);
-
-    // Live tokens filling more than three quarters of it: it starts over.
-    let busy = Verified::default();
-    for index in 0..limit {
-        busy.remember(
-            digest(index),
-            &claims_at(at(now), TimeDuration::minutes(15)),
-            now,
-            now,
-        );
-    }
-    busy.remember(
-        digest(limit),
-        &claims_at(at(now), TimeDuration::minutes(15)),
-        now,
-        now,
-    );
-    assert_eq!(busy.len(), 1);
-}
-
-#[test]
-fn within_the_leeway_the_full_check_decides_each_time() {
-    // Just expired (inside the default 30 s leeway) and not yet valid (likewise): both pass,
-    // and neither is served from the memo, whose own time checks allow no leeway.
-    let issuer = hs256();
-    let now_seconds = OffsetDateTime::now_utc().unix_timestamp();
-    for claims in [
-        claims_at(now() - TimeDuration::seconds(20), TimeDuration::seconds(10)),
-        claims_at(now() + TimeDuration::seconds(10), TimeDuration::minutes(15)),
-    ] {
-        let token = issue(&issuer, &claims);
-        assert_eq!(issuer.verify(&token), Ok(claims.clone()));
-        assert_eq!(
-            issuer.verified.get(&Verified::digest(&token), now_seconds),
-            None
-        );
-        assert_eq!(issuer.verify(&token), Ok(claims));
-    }
-}
-
-#[test]
-fn the_memo_stays_bounded() {
-    let issuer = hs256();
-    let limit = verified::MAX_REMEMBERED;
-    let mut last = None;
-    for _ in 0..limit + 3 {
-        let claims = fresh_claims();
-        let token = issue(&issuer, &claims);
-        assert_eq!(issuer.verify(&token), Ok(claims.clone()));
-        assert!(issuer.verified.len() <= limit);
-        last = Some((token, claims));
-    }
-    // The newest token is remembered whatever was dropped to make room for it.
-    let (token, claims) = last.unwrap();
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    assert_eq!(
-        issuer.verified.get(&Verified::digest(&token), now),
-        Some(claims)
-    );
-}
-
-#[test]
-fn renaming_the_key_forgets_tokens_verified_under_the_old_name() {
-    let issuer = hs256();
-    let token = issue(&issuer, &fresh_claims());
-    assert!(issuer.verify(&token).is_ok());
-    let renamed = issuer.with_key_id("2026-12").unwrap();
-    assert_eq!(renamed.verified.len(), 0);
-    assert_eq!(renamed.verify(&token), Err(TokenError::UnknownKey));
 }
