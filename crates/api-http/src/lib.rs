@@ -8,6 +8,7 @@
 mod extract;
 mod layers;
 mod problem;
+mod query;
 mod rate_limit;
 mod routes;
 mod state;

@@ -2,6 +2,7 @@
 //! exhaustive mapping from each use case's error to a status code. Nothing else in the crate
 //! chooses an error status.
 
+use crate::query::{CURSOR_ORDERING_MESSAGE, INVALID_PAGE, PAGE_SIZE_MESSAGE};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{
@@ -338,7 +339,6 @@ impl From<AuthenticateError> for Problem {
 impl From<UpdateProfileError> for Problem {
     fn from(error: UpdateProfileError) -> Self {
         match error {
-            UpdateProfileError::Invalid(errors) => Self::validation(&errors),
             UpdateProfileError::EmailTaken => email_taken(),
             UpdateProfileError::Unexpected(error) => error.into(),
         }
@@ -367,8 +367,11 @@ impl From<ListUsersError> for Problem {
     fn from(error: ListUsersError) -> Self {
         match error {
             ListUsersError::Forbidden => Self::forbidden(),
-            ListUsersError::InvalidQuery(errors) => Self::validation(&errors),
-            ListUsersError::PageNotFound => Self::not_found("Invalid page."),
+            ListUsersError::PageSizeOutOfRange => Self::field("page_size", PAGE_SIZE_MESSAGE),
+            ListUsersError::CursorOrderingMismatch => {
+                Self::field("cursor", CURSOR_ORDERING_MESSAGE)
+            }
+            ListUsersError::PageNotFound => Self::not_found(INVALID_PAGE),
             ListUsersError::Unexpected(error) => error.into(),
         }
     }
@@ -401,7 +404,6 @@ impl From<UpdateUserError> for Problem {
             UpdateUserError::OwnAccount => {
                 own_account("You cannot demote or deactivate your own account.")
             }
-            UpdateUserError::Invalid(errors) => Self::validation(&errors),
             UpdateUserError::Unexpected(error) => error.into(),
         }
     }
@@ -424,8 +426,8 @@ impl From<ListAuditError> for Problem {
     fn from(error: ListAuditError) -> Self {
         match error {
             ListAuditError::Forbidden => Self::forbidden(),
-            ListAuditError::InvalidQuery(errors) => Self::validation(&errors),
-            ListAuditError::PageNotFound => Self::not_found("Invalid page."),
+            ListAuditError::PageSizeOutOfRange => Self::field("page_size", PAGE_SIZE_MESSAGE),
+            ListAuditError::PageNotFound => Self::not_found(INVALID_PAGE),
             ListAuditError::Unexpected(error) => error.into(),
         }
     }

@@ -15,7 +15,8 @@
 use domain::ports::{SessionRepository, UserRepository};
 use domain::{
     AuditAction, AuditEvent, ClientInfo, CursorKey, Email, FullName, PageRequest, PasswordHash,
-    Role, SecretHash, Session, User, UserCursor, UserFilter, UserId, UserOrdering, UserQuery,
+    Role, SearchTerm, SecretHash, Session, User, UserCursor, UserFilter, UserId, UserOrdering,
+    UserQuery,
 };
 use infra_postgres::{
     PgSessionRepository, PgUserRepository, PoolOptions, connect, migrate, seed_users,
@@ -335,13 +336,14 @@ async fn measure_adapters(fixture: &Fixture, iterations: u64) -> Outcome<()> {
         })
         .await?,
     );
+    let search = SearchTerm::parse("user4242")?;
     report(
         "     list, search 'user4242', page 1",
         time(iterations, || async {
             Ok(users
                 .list(&UserQuery {
                     filter: UserFilter {
-                        search: Some("user4242".to_owned()),
+                        search: Some(search.clone()),
                         ..UserFilter::default()
                     },
                     ordering: ORDERING,

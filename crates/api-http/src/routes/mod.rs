@@ -25,6 +25,26 @@ pub(crate) enum RoleDto {
     User,
 }
 
+impl RoleDto {
+    /// Reads the wire name (`admin`, `user`), exactly as serde does.
+    pub(crate) fn from_wire(raw: &str) -> Option<Self> {
+        match raw {
+            "admin" => Some(Self::Admin),
+            "user" => Some(Self::User),
+            _ => None,
+        }
+    }
+}
+
+impl From<RoleDto> for Role {
+    fn from(role: RoleDto) -> Self {
+        match role {
+            RoleDto::Admin => Self::Admin,
+            RoleDto::User => Self::User,
+        }
+    }
+}
+
 impl From<Role> for RoleDto {
     fn from(role: Role) -> Self {
         match role {
