@@ -2,7 +2,6 @@
 //! exhaustive mapping from each use case's error to a status code. Nothing else in the crate
 //! chooses an error status.
 
-use crate::query::{CURSOR_ORDERING_MESSAGE, INVALID_PAGE, PAGE_SIZE_MESSAGE};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{
@@ -13,6 +12,14 @@ use domain::{
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
+
+/// What a malformed page number, a malformed cursor and a page past the end all answer (404).
+pub(crate) const INVALID_PAGE: &str = "Invalid page.";
+/// A `page_size` outside 1 to 100, or not a number.
+pub(crate) const PAGE_SIZE_MESSAGE: &str = "Ensure this value is a whole number from 1 to 100.";
+/// A `cursor` used with another `ordering` than its own.
+pub(crate) const CURSOR_ORDERING_MESSAGE: &str =
+    "This cursor belongs to another ordering; start again from page 1.";
 
 /// The `application/problem+json` media type.
 pub const PROBLEM_JSON: &str = "application/problem+json";

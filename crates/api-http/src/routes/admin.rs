@@ -1,10 +1,10 @@
 //! `/api/admin/`: administrators list, view, update and (de)activate users, and read the
 //! audit log. Who may do this is decided by the domain; handlers only translate.
 
+use super::query::{RawAuditQuery, RawUserQuery, audit_query, cursor_token, user_query};
 use super::{RoleDto, UserResponse, tags, user_id};
 use crate::extract::{AppJson, AppQuery, Authenticated, Client};
 use crate::problem::{Problem, ProblemDetails};
-use crate::query::{RawAuditQuery, RawUserQuery, audit_query, cursor_token, user_query};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};

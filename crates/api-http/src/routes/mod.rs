@@ -6,6 +6,7 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod me;
 pub(crate) mod meta;
+mod query;
 
 use crate::problem::Problem;
 use domain::{Role, TokenPair, User, UserId};

@@ -4,8 +4,8 @@
 //! The domain never sees a query string: it checks its own rules (page sizes, a cursor
 //! belonging to one ordering) again on the typed values, and says what is wrong in its words.
 
-use crate::problem::Problem;
-use crate::routes::RoleDto;
+use super::RoleDto;
+use crate::problem::{CURSOR_ORDERING_MESSAGE, INVALID_PAGE, PAGE_SIZE_MESSAGE, Problem};
 use domain::{
     AuditAction, AuditListQuery, CursorKey, DEFAULT_PAGE_SIZE, FieldErrors, PageRequest,
     SearchTerm, SearchTermError, UserCursor, UserFilter, UserId, UserOrdering, UserQuery,
@@ -14,13 +14,6 @@ use domain::{
 use std::fmt::Write as _;
 use time::OffsetDateTime;
 
-/// What a malformed page number, a malformed cursor and a page past the end all answer (404).
-pub(crate) const INVALID_PAGE: &str = "Invalid page.";
-/// A `page_size` outside 1 to 100, or not a number.
-pub(crate) const PAGE_SIZE_MESSAGE: &str = "Ensure this value is a whole number from 1 to 100.";
-/// A `cursor` used with another `ordering` than its own.
-pub(crate) const CURSOR_ORDERING_MESSAGE: &str =
-    "This cursor belongs to another ordering; start again from page 1.";
 const ROLE_MESSAGE: &str = "Select a valid choice: \"admin\" or \"user\".";
 const ORDERING_MESSAGE: &str =
     "Select a valid ordering: date_joined, -date_joined, email or -email.";
