@@ -1,8 +1,8 @@
 //! Everything around the routes: trailing-slash normalisation, request ids, tracing, timeout,
-//! body limit, CORS, security headers, `ALLOWED_HOSTS`, the per-address rate limit, problem
-//! bodies for bare error statuses, Swagger UI, and the SPA.
+//! body limit, CORS, security headers, `ALLOWED_HOSTS`, problem bodies for bare error
+//! statuses, Swagger UI, and the SPA. The per-address rate limit is not here: it is a route
+//! layer on the routes it guards (`routes::auth`).
 
-use crate::extract::client_ip;
 use crate::problem::{PROBLEM_JSON, Problem};
 use crate::state::AppState;
 use axum::Router;
@@ -11,7 +11,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use std::time::Instant;
 use tower::Layer as _;
 use tower::ServiceExt as _;
 use tower::util::MapRequestLayer;
@@ -26,14 +25,6 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 /// The largest request body accepted: every body of this API is a few hundred bytes.
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
-
-/// The endpoints that verify or hash a password or a refresh secret, rate-limited per address.
-const RATE_LIMITED: [&str; 4] = [
-    "/api/auth/signup/",
-    "/api/auth/login/",
-    "/api/auth/token/refresh/",
-    "/api/auth/logout/",
-];
 
 /// The SPA's policy: only our own scripts, styles, images and API; no framing, no plugins.
 const SPA_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
@@ -71,7 +62,6 @@ pub(crate) fn wrap(
     let mut router = router
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(problem_bodies))
         .layer(middleware::from_fn_with_state(state.clone(), allowed_hosts))
         .layer(middleware::from_fn(security_headers));
@@ -196,31 +186,6 @@ async fn allowed_hosts(State(state): State<AppState>, request: Request, next: Ne
         )
         .into_response(),
     }
-}
-
-/// The per-address token bucket on the endpoints that hash.
-async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Some(limiter) = &state.rate_limiter
-        && request.method() == Method::POST
-        && RATE_LIMITED.contains(&request.uri().path())
-    {
-        let (parts, body) = request.into_parts();
-        let ip = client_ip(&parts, &state.http.trusted_proxies);
-        let request = Request::from_parts(parts, body);
-        if let Some(ip) = ip
-            && let Err(wait) = limiter.check(ip, Instant::now())
-        {
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return Problem::too_many(
-                "rate-limited",
-                format!("Too many requests from this address. Try again in {seconds} seconds."),
-                seconds,
-            )
-            .into_response();
-        }
-        return next.run(request).await;
-    }
-    next.run(request).await
 }
 
 /// Gives bare error statuses from the framework (405, 408, 413, 415…) a problem body, so every

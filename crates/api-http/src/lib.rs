@@ -57,9 +57,9 @@ impl Modify for BearerAuth {
     }
 }
 
-fn api_routes() -> OpenApiRouter<AppState> {
+fn api_routes(limit: Option<rate_limit::AddressLimit>) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(routes::auth::router())
+        .merge(routes::auth::router(limit))
         .merge(routes::me::router())
         .merge(routes::admin::router())
         .merge(routes::meta::router())
@@ -68,7 +68,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
 /// The OpenAPI document, as served at `/api/openapi.json` and committed as
 /// `crates/api-http/openapi.json`.
 pub fn openapi() -> OpenApiDocument {
-    let (_, document) = api_routes().split_for_parts();
+    let (_, document) = api_routes(None).split_for_parts();
     document
 }
 
@@ -85,7 +85,8 @@ pub fn app(
 > + Clone
 + Send
 + 'static {
-    let (router, document) = api_routes().split_for_parts();
+    let limit = rate_limit::AddressLimit::from_config(&state.http);
+    let (router, document) = api_routes(limit).split_for_parts();
     let router: Router<AppState> = layers::with_docs(router, document);
     layers::wrap(router, state)
 }

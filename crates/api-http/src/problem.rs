@@ -13,6 +13,14 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+/// What a malformed page number, a malformed cursor and a page past the end all answer (404).
+pub(crate) const INVALID_PAGE: &str = "Invalid page.";
+/// A `page_size` outside 1 to 100, or not a number.
+pub(crate) const PAGE_SIZE_MESSAGE: &str = "Ensure this value is a whole number from 1 to 100.";
+/// A `cursor` used with another `ordering` than its own.
+pub(crate) const CURSOR_ORDERING_MESSAGE: &str =
+    "This cursor belongs to another ordering; start again from page 1.";
+
 /// The `application/problem+json` media type.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -338,7 +346,6 @@ impl From<AuthenticateError> for Problem {
 impl From<UpdateProfileError> for Problem {
     fn from(error: UpdateProfileError) -> Self {
         match error {
-            UpdateProfileError::Invalid(errors) => Self::validation(&errors),
             UpdateProfileError::EmailTaken => email_taken(),
             UpdateProfileError::Unexpected(error) => error.into(),
         }
@@ -367,8 +374,11 @@ impl From<ListUsersError> for Problem {
     fn from(error: ListUsersError) -> Self {
         match error {
             ListUsersError::Forbidden => Self::forbidden(),
-            ListUsersError::InvalidQuery(errors) => Self::validation(&errors),
-            ListUsersError::PageNotFound => Self::not_found("Invalid page."),
+            ListUsersError::PageSizeOutOfRange => Self::field("page_size", PAGE_SIZE_MESSAGE),
+            ListUsersError::CursorOrderingMismatch => {
+                Self::field("cursor", CURSOR_ORDERING_MESSAGE)
+            }
+            ListUsersError::PageNotFound => Self::not_found(INVALID_PAGE),
             ListUsersError::Unexpected(error) => error.into(),
         }
     }
@@ -401,7 +411,6 @@ impl From<UpdateUserError> for Problem {
             UpdateUserError::OwnAccount => {
                 own_account("You cannot demote or deactivate your own account.")
             }
-            UpdateUserError::Invalid(errors) => Self::validation(&errors),
             UpdateUserError::Unexpected(error) => error.into(),
         }
     }
@@ -424,8 +433,8 @@ impl From<ListAuditError> for Problem {
     fn from(error: ListAuditError) -> Self {
         match error {
             ListAuditError::Forbidden => Self::forbidden(),
-            ListAuditError::InvalidQuery(errors) => Self::validation(&errors),
-            ListAuditError::PageNotFound => Self::not_found("Invalid page."),
+            ListAuditError::PageSizeOutOfRange => Self::field("page_size", PAGE_SIZE_MESSAGE),
+            ListAuditError::PageNotFound => Self::not_found(INVALID_PAGE),
             ListAuditError::Unexpected(error) => error.into(),
         }
     }

@@ -4,10 +4,16 @@
 //! limits on its own, which bounds what one address gets from the whole fleet to N times the
 //! limit — acceptable for a fairness limit, and it needs no shared store.
 
-use crate::state::RateLimit;
+use crate::extract::client_ip;
+use crate::problem::Problem;
+use crate::state::{HttpConfig, RateLimit};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Addresses tracked before idle ones are swept, bounding memory under a spray of addresses.
@@ -63,6 +69,45 @@ impl RateLimiter {
             Err(Duration::from_hours(1))
         }
     }
+}
+
+/// The limit as a route layer's state: the buckets, and whose forwarded addresses to believe.
+#[derive(Debug, Clone)]
+pub(crate) struct AddressLimit {
+    limiter: Arc<RateLimiter>,
+    trusted_proxies: Arc<[IpNet]>,
+}
+
+impl AddressLimit {
+    /// The configured limit, or `None` when it is turned off (a `burst` of 0).
+    pub(crate) fn from_config(http: &HttpConfig) -> Option<Self> {
+        (http.rate_limit.burst > 0).then(|| Self {
+            limiter: Arc::new(RateLimiter::new(http.rate_limit)),
+            trusted_proxies: http.trusted_proxies.clone().into(),
+        })
+    }
+}
+
+/// Middleware for `route_layer`: takes a token for the client's address, or answers 429.
+pub(crate) async fn limit_by_address(
+    State(limit): State<AddressLimit>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let ip = client_ip(&parts, &limit.trusted_proxies);
+    if let Some(ip) = ip
+        && let Err(wait) = limit.limiter.check(ip, Instant::now())
+    {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Problem::too_many(
+            "rate-limited",
+            format!("Too many requests from this address. Try again in {seconds} seconds."),
+            seconds,
+        )
+        .into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 #[cfg(test)]

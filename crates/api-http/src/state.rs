@@ -1,7 +1,6 @@
 //! What every handler can reach: the domain services, the readiness probe, and the HTTP
 //! settings the server read from its configuration.
 
-use crate::rate_limit::RateLimiter;
 use async_trait::async_trait;
 use domain::{AccountService, AdminService, AuthService};
 use ipnet::IpNet;
@@ -140,7 +139,6 @@ pub struct AppStateInner {
     pub jwks: Option<serde_json::Value>,
     /// HTTP settings.
     pub http: HttpConfig,
-    pub(crate) rate_limiter: Option<RateLimiter>,
 }
 
 impl std::ops::Deref for AppState {
@@ -161,7 +159,6 @@ impl AppState {
         jwks: Option<serde_json::Value>,
         http: HttpConfig,
     ) -> Self {
-        let rate_limiter = (http.rate_limit.burst > 0).then(|| RateLimiter::new(http.rate_limit));
         Self(Arc::new(AppStateInner {
             auth,
             account,
@@ -169,7 +166,6 @@ impl AppState {
             readiness,
             jwks,
             http,
-            rate_limiter,
         }))
     }
 }

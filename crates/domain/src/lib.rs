@@ -28,8 +28,9 @@ mod values;
 pub use audit::{AuditAction, AuditActionError, AuditEvent, AuditQuery, AuditSlice};
 pub use errors::{FieldErrors, UnexpectedError, UnexpectedKind};
 pub use listing::{
-    CursorKey, DEFAULT_PAGE_SIZE, ListUsersRequest, MAX_PAGE_SIZE, PageRequest, UserCursor,
-    UserFilter, UserOrdering, UserPage, UserQuery, UserSlice,
+    CursorKey, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, PageRequest, SearchTerm,
+    SearchTermError, UserCursor, UserFilter, UserOrdering, UserPage, UserQuery, UserSlice,
+    is_valid_page_size,
 };
 pub use policy::{
     PasswordPolicy, PasswordReport, PersonalAttribute, PolicyContext, PolicyViolation,
@@ -40,7 +41,7 @@ pub use ports::{
     SessionRepository, TokenIssuer, UserRepository,
 };
 pub use services::{
-    AccountService, AdminService, AuditListRequest, AuditPage, AuthService, AuthenticateError,
+    AccountService, AdminService, AuditListQuery, AuditPage, AuthService, AuthenticateError,
     ChangePassword, ChangePasswordError, GetUserError, ListAuditError, ListUsersError,
     LockoutPolicy, LogIn, LogInError, LogOutError, Ports, ProfileUpdate, RefreshError,
     RevokeSessionError, SessionView, Settings, SignUp, SignUpError, SignedIn,

@@ -9,8 +9,8 @@ use crate::transaction::{begin_write, commit};
 use async_trait::async_trait;
 use domain::ports::{SaveUserError, UserRepository};
 use domain::{
-    AuditEvent, CursorKey, Email, PageRequest, PasswordHash, Session, UnexpectedError, User,
-    UserFilter, UserId, UserOrdering, UserQuery, UserSlice,
+    AuditEvent, CursorKey, Email, PageRequest, PasswordHash, SearchTerm, Session, UnexpectedError,
+    User, UserFilter, UserId, UserOrdering, UserQuery, UserSlice,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
@@ -517,7 +517,7 @@ fn user_filter(filter: &UserFilter) -> Condition {
     if let Some(is_active) = filter.is_active {
         condition = condition.add(users::Column::IsActive.eq(is_active));
     }
-    if let Some(term) = filter.search.as_deref() {
+    if let Some(term) = filter.search.as_ref().map(SearchTerm::as_str) {
         // One query for both backends: SQLite has no ILIKE, so both sides are lower-cased.
         // Emails are stored lower-cased already, which keeps the email side a plain column
         // (PostgreSQL's trigram index is on `email` and on `lower(full_name)`).
@@ -579,7 +579,7 @@ mod tests {
     fn search_escapes_its_term_and_lower_cases_the_name() {
         let query = UserQuery {
             filter: UserFilter {
-                search: Some("50%".to_owned()),
+                search: Some(SearchTerm::parse("50%").unwrap()),
                 ..UserFilter::default()
             },
             ordering: UserOrdering::Email,

@@ -1,6 +1,7 @@
 //! `/api/admin/`: administrators list, view, update and (de)activate users, and read the
 //! audit log. Who may do this is decided by the domain; handlers only translate.
 
+use super::query::{RawAuditQuery, RawUserQuery, audit_query, cursor_token, user_query};
 use super::{RoleDto, UserResponse, tags, user_id};
 use crate::extract::{AppJson, AppQuery, Authenticated, Client};
 use crate::problem::{Problem, ProblemDetails};
@@ -8,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Uri, header};
-use domain::{AuditEvent, AuditListRequest, ListUsersRequest, UserUpdate};
+use domain::{AuditEvent, FieldErrors, FullName, UserUpdate};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-/// Filters, ordering and page of the user list.
+/// Filters, ordering and page of the user list. An empty value (`?role=`) is no filter.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct UserListParams {
@@ -71,7 +72,7 @@ pub(crate) struct AdminUpdateRequest {
     full_name: Option<String>,
 }
 
-/// Filters and page of the audit log.
+/// Filters and page of the audit log. An empty value (`?action=`) is no filter.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct AuditListParams {
@@ -220,16 +221,16 @@ async fn list_users(
     OriginalUri(uri): OriginalUri,
     AppQuery(params): AppQuery<UserListParams>,
 ) -> Result<Json<UserListResponse>, Problem> {
-    let request = ListUsersRequest {
-        page: params.page,
-        page_size: params.page_size,
-        search: params.search,
-        role: params.role,
-        is_active: params.is_active,
-        ordering: params.ordering,
-        cursor: params.cursor,
-    };
-    let page = state.admin.list_users(&principal, &request).await?;
+    let query = user_query(RawUserQuery {
+        page: params.page.as_deref(),
+        page_size: params.page_size.as_deref(),
+        search: params.search.as_deref(),
+        role: params.role.as_deref(),
+        is_active: params.is_active.as_deref(),
+        ordering: params.ordering.as_deref(),
+        cursor: params.cursor.as_deref(),
+    })?;
+    let page = state.admin.list_users(&principal, &query).await?;
     let number = page.number.unwrap_or(1);
     let by_number = page.number.is_some();
     Ok(Json(UserListResponse {
@@ -239,7 +240,7 @@ async fn list_users(
             .has_previous
             .then(|| page_url(&state, &headers, &uri, number - 1)),
         results: page.users.iter().map(UserResponse::from).collect(),
-        next_cursor: page.next_cursor.map(|cursor| cursor.to_token()),
+        next_cursor: page.next_cursor.as_ref().map(cursor_token),
     }))
 }
 
@@ -283,13 +284,20 @@ async fn update_user(
     AppJson(body): AppJson<AdminUpdateRequest>,
 ) -> Result<Json<UserResponse>, Problem> {
     let id = user_id(&id)?;
+    let full_name = match body.full_name.as_deref().map(FullName::parse) {
+        None => None,
+        Some(Ok(name)) => Some(name),
+        Some(Err(error)) => {
+            return Err(Problem::validation(&FieldErrors::single(
+                "full_name",
+                error.to_string(),
+            )));
+        }
+    };
     let update = UserUpdate {
-        role: body.role.map(|role| match role {
-            RoleDto::Admin => "admin".to_owned(),
-            RoleDto::User => "user".to_owned(),
-        }),
+        role: body.role.map(Into::into),
         is_active: body.is_active,
-        full_name: body.full_name,
+        full_name,
     };
     let user = state
         .admin
@@ -339,14 +347,14 @@ async fn list_audit(
     OriginalUri(uri): OriginalUri,
     AppQuery(params): AppQuery<AuditListParams>,
 ) -> Result<Json<AuditListResponse>, Problem> {
-    let request = AuditListRequest {
-        page: params.page,
-        page_size: params.page_size,
-        actor: params.actor,
-        target: params.target,
-        action: params.action,
-    };
-    let page = state.admin.list_audit(&principal, &request).await?;
+    let query = audit_query(RawAuditQuery {
+        page: params.page.as_deref(),
+        page_size: params.page_size.as_deref(),
+        actor: params.actor.as_deref(),
+        target: params.target.as_deref(),
+        action: params.action.as_deref(),
+    })?;
+    let page = state.admin.list_audit(&principal, &query).await?;
     Ok(Json(AuditListResponse {
         count: page.total,
         next: page

@@ -3,10 +3,12 @@
 use super::{TokenPairResponse, UserResponse, tags};
 use crate::extract::{AppJson, Authenticated, Client};
 use crate::problem::{Problem, ProblemDetails};
+use crate::rate_limit::{AddressLimit, limit_by_address};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::IntoResponse;
 use domain::{LogIn, PlaintextPassword, RefreshSecret, SignUp, SignedIn};
 use serde::{Deserialize, Serialize};
@@ -70,13 +72,20 @@ impl From<&SignedIn> for SignedInResponse {
     }
 }
 
-pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The routes, with `limit` (when on) guarding those that verify or hash a password or a
+/// refresh secret: one address must not monopolise the hashing pool.
+pub(crate) fn router(limit: Option<AddressLimit>) -> OpenApiRouter<AppState> {
+    let hashing = OpenApiRouter::new()
         .routes(routes!(sign_up))
         .routes(routes!(log_in))
         .routes(routes!(refresh))
-        .routes(routes!(log_out))
-        .routes(routes!(log_out_everywhere))
+        .routes(routes!(log_out));
+    let hashing = match limit {
+        Some(limit) => hashing.route_layer(middleware::from_fn_with_state(limit, limit_by_address)),
+        None => hashing,
+    };
+    // Logging out everywhere needs a valid access token and hashes nothing.
+    hashing.routes(routes!(log_out_everywhere))
 }
 
 /// Create an account and sign it in.

@@ -7,7 +7,10 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use domain::{ChangePassword, PlaintextPassword, ProfileUpdate, SessionId, SessionView};
+use domain::{
+    ChangePassword, Email, FieldErrors, FullName, PlaintextPassword, ProfileUpdate, SessionId,
+    SessionView,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -97,6 +100,25 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_session))
 }
 
+/// Reads the profile fields that were sent, reporting every invalid one at once.
+fn profile_update(email: Option<&str>, full_name: Option<&str>) -> Result<ProfileUpdate, Problem> {
+    let mut errors = FieldErrors::default();
+    let email = email.and_then(|raw| {
+        Email::parse(raw)
+            .map_err(|error| errors.add("email", error.to_string()))
+            .ok()
+    });
+    let full_name = full_name.and_then(|raw| {
+        FullName::parse(raw)
+            .map_err(|error| errors.add("full_name", error.to_string()))
+            .ok()
+    });
+    errors
+        .into_result()
+        .map_err(|errors| Problem::validation(&errors))?;
+    Ok(ProfileUpdate { email, full_name })
+}
+
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/users/me/", tag = tags::ME, security(("bearer" = [])),
     responses(
@@ -127,10 +149,7 @@ async fn replace_me(
     Client(client): Client,
     AppJson(body): AppJson<ReplaceProfileRequest>,
 ) -> Result<Json<UserResponse>, Problem> {
-    let update = ProfileUpdate {
-        email: Some(body.email),
-        full_name: Some(body.full_name),
-    };
+    let update = profile_update(Some(&body.email), Some(&body.full_name))?;
     let user = state
         .account
         .update_profile(&principal, update, &client)
@@ -154,10 +173,7 @@ async fn patch_me(
     Client(client): Client,
     AppJson(body): AppJson<PatchProfileRequest>,
 ) -> Result<Json<UserResponse>, Problem> {
-    let update = ProfileUpdate {
-        email: body.email,
-        full_name: body.full_name,
-    };
+    let update = profile_update(body.email.as_deref(), body.full_name.as_deref())?;
     let user = state
         .account
         .update_profile(&principal, update, &client)

@@ -6,6 +6,7 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod me;
 pub(crate) mod meta;
+mod query;
 
 use crate::problem::Problem;
 use domain::{Role, TokenPair, User, UserId};
@@ -23,6 +24,26 @@ pub(crate) enum RoleDto {
     Admin,
     /// Manages only their own account.
     User,
+}
+
+impl RoleDto {
+    /// Reads the wire name (`admin`, `user`), exactly as serde does.
+    pub(crate) fn from_wire(raw: &str) -> Option<Self> {
+        match raw {
+            "admin" => Some(Self::Admin),
+            "user" => Some(Self::User),
+            _ => None,
+        }
+    }
+}
+
+impl From<RoleDto> for Role {
+    fn from(role: RoleDto) -> Self {
+        match role {
+            RoleDto::Admin => Self::Admin,
+            RoleDto::User => Self::User,
+        }
+    }
 }
 
 impl From<Role> for RoleDto {

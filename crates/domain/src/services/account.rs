@@ -7,13 +7,23 @@ use crate::{
     UnexpectedError, User,
 };
 
-/// Input of [`AccountService::update_profile`]: the fields to change.
+/// Input of [`AccountService::update_profile`]: the fields to change, each already valid.
+///
+/// ```
+/// use domain::{Email, ProfileUpdate};
+///
+/// let update = ProfileUpdate {
+///     email: Some(Email::parse("ada.king@example.com").unwrap()),
+///     ..ProfileUpdate::default()
+/// };
+/// assert!(update.full_name.is_none());
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct ProfileUpdate {
     /// A new email, if it changes.
-    pub email: Option<String>,
+    pub email: Option<Email>,
     /// A new display name, if it changes.
-    pub full_name: Option<String>,
+    pub full_name: Option<FullName>,
 }
 
 /// Input of [`AccountService::change_password`].
@@ -37,9 +47,6 @@ pub struct SessionView {
 /// Why a profile update failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateProfileError {
-    /// Some fields are invalid.
-    #[error("the profile input is invalid: {0}")]
-    Invalid(FieldErrors),
     /// Another account has this email.
     #[error("the email is already taken")]
     EmailTaken,
@@ -100,22 +107,9 @@ impl AccountService {
         update: ProfileUpdate,
         client: &ClientInfo,
     ) -> Result<User, UpdateProfileError> {
-        let mut errors = FieldErrors::default();
-        let email = update.email.as_deref().and_then(|raw| {
-            Email::parse(raw)
-                .map_err(|error| errors.add("email", error.to_string()))
-                .ok()
-        });
-        let full_name = update.full_name.as_deref().and_then(|raw| {
-            FullName::parse(raw)
-                .map_err(|error| errors.add("full_name", error.to_string()))
-                .ok()
-        });
-        errors.into_result().map_err(UpdateProfileError::Invalid)?;
-
         let current = &principal.user;
-        let email = email.filter(|email| email != current.email());
-        let full_name = full_name.filter(|name| name != current.full_name());
+        let email = update.email.filter(|email| email != current.email());
+        let full_name = update.full_name.filter(|name| name != current.full_name());
         if email.is_none() && full_name.is_none() {
             return Ok(current.clone());
         }
@@ -279,32 +273,13 @@ mod tests {
     }
 
     #[test]
-    fn update_profile_reports_every_invalid_field() {
-        let update = ProfileUpdate {
-            email: Some("nope".into()),
-            full_name: Some("\u{7}".into()),
-        };
-        let error = block_on(service(Mocks::new()).update_profile(
-            &principal(Role::User),
-            update,
-            &client(),
-        ))
-        .unwrap_err();
-        let UpdateProfileError::Invalid(errors) = error else {
-            panic!("expected Invalid");
-        };
-        assert!(!errors.get("email").is_empty());
-        assert!(!errors.get("full_name").is_empty());
-    }
-
-    #[test]
     fn update_profile_without_a_change_writes_nothing() {
         let caller = principal(Role::User);
         let mut mocks = Mocks::new();
         mocks.users.expect_update().never();
         let update = ProfileUpdate {
-            email: Some(" CALLER@example.com".into()),
-            full_name: Some("Ada Lovelace ".into()),
+            email: Some(Email::parse(" CALLER@example.com").unwrap()),
+            full_name: Some(FullName::parse("Ada Lovelace ").unwrap()),
         };
         let user = block_on(service(mocks).update_profile(&caller, update, &client())).unwrap();
         assert_eq!(user, caller.user);
@@ -331,7 +306,7 @@ mod tests {
             .times(1)
             .returning(|_, _, _| Ok(()));
         let update = ProfileUpdate {
-            email: Some("New@Example.com".into()),
+            email: Some(Email::parse("new@example.com").unwrap()),
             full_name: None,
         };
         let user = block_on(service(mocks).update_profile(&caller, update, &client())).unwrap();
@@ -346,7 +321,7 @@ mod tests {
             .expect_update()
             .returning(|_, _, _| Err(crate::SaveUserError::EmailTaken));
         let update = ProfileUpdate {
-            email: Some("taken@example.com".into()),
+            email: Some(Email::parse("taken@example.com").unwrap()),
             full_name: None,
         };
         let error =

@@ -11,7 +11,7 @@ pub use account::{
     SessionView, UpdateProfileError,
 };
 pub use admin::{
-    AdminService, AuditListRequest, AuditPage, GetUserError, ListAuditError, ListUsersError,
+    AdminService, AuditListQuery, AuditPage, GetUserError, ListAuditError, ListUsersError,
     ToggleActivationError, UpdateUserError, UserUpdate,
 };
 pub use auth::{

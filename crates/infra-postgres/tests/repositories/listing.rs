@@ -4,8 +4,8 @@
 use crate::support::{TestDb, event, insert, micros, now, user, user_joined};
 use domain::ports::UserRepository;
 use domain::{
-    AuditAction, PageRequest, Role, User, UserCursor, UserFilter, UserOrdering, UserQuery,
-    UserRecord,
+    AuditAction, PageRequest, Role, SearchTerm, User, UserCursor, UserFilter, UserOrdering,
+    UserQuery, UserRecord,
 };
 use time::Duration;
 
@@ -155,7 +155,7 @@ async fn search(database: &TestDb, term: &str) -> Vec<String> {
         .users()
         .list(&query(
             UserFilter {
-                search: Some(term.to_owned()),
+                search: Some(SearchTerm::parse(term).unwrap()),
                 ..UserFilter::default()
             },
             UserOrdering::Email,
@@ -283,7 +283,7 @@ async fn role_and_activity_filters_combine_with_search_and_count(database: TestD
     assert_eq!(emails, expected_active_admins);
 
     let even_active_admins = list(UserFilter {
-        search: Some("even".to_owned()),
+        search: Some(SearchTerm::parse("even").unwrap()),
         role: Some(Role::Admin),
         is_active: Some(true),
     })

@@ -2,7 +2,7 @@
 
 use crate::support::{TestDb, email, hash};
 use domain::ports::UserRepository;
-use domain::{PageRequest, Role, UserFilter, UserOrdering, UserQuery};
+use domain::{PageRequest, Role, SearchTerm, UserFilter, UserOrdering, UserQuery};
 
 on_both_backends!(
     seeding_inserts_numbered_users_in_batches_and_skips_them_on_a_rerun,
@@ -91,7 +91,7 @@ async fn a_bulk_seed_leaves_every_index_in_place(database: TestDb) {
         .users()
         .list(&UserQuery {
             filter: UserFilter {
-                search: Some("user99999@".to_owned()),
+                search: Some(SearchTerm::parse("user99999@").unwrap()),
                 ..UserFilter::default()
             },
             ordering: UserOrdering::Email,

@@ -11,6 +11,7 @@ on_both_backends!(
     the_user_list_filters_searches_and_orders,
     the_user_list_by_cursor_returns_everyone_exactly_once,
     malformed_pages_are_404_and_malformed_filters_400,
+    empty_query_values_are_no_filter_as_in_drf,
     get_user_returns_one_user_and_404_for_unknown_or_malformed_ids,
     patch_user_changes_role_and_name_but_not_the_admins_own_role,
     toggle_deactivates_at_once_and_never_the_admins_own_account,
@@ -216,6 +217,31 @@ async fn malformed_pages_are_404_and_malformed_filters_400(backend: Backend) {
         .await;
         assert!(body["errors"].is_object(), "{query}: {body}");
     }
+}
+
+async fn empty_query_values_are_no_filter_as_in_drf(backend: Backend) {
+    let app = spawn_app(backend).await;
+    populate(&app, 3).await;
+    let admin = app.admin().await;
+    let everyone = list(&app, &admin, "").await;
+    let with_empty_values = list(
+        &app,
+        &admin,
+        "?role=&is_active=&search=&ordering=&page=&page_size=&cursor=",
+    )
+    .await;
+    assert_eq!(with_empty_values["count"], 4);
+    assert_eq!(emails(&with_empty_values), emails(&everyone));
+
+    let response = app
+        .get(
+            "/api/admin/audit/?actor=&target=&action=&page=&page_size=",
+            &admin.access,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let audit: Value = response.json().await.unwrap();
+    assert!(audit["count"].as_u64().unwrap() >= 4, "{audit}");
 }
 
 async fn get_user_returns_one_user_and_404_for_unknown_or_malformed_ids(backend: Backend) {
