@@ -4,17 +4,16 @@
 use std::num::NonZeroUsize;
 
 /// Settings of an [`Argon2Hasher`](crate::Argon2Hasher). The defaults are one of OWASP's
-/// argon2id configurations (m = 7 MiB, t = 5, p = 1, Keycloak's default too; 10–12 ms per
-/// hash on one core of the benchmark machine) and one hashing slot per CPU.
+/// argon2id configurations (m = 7 MiB, t = 5, p = 1, Keycloak's default too) and one hashing
+/// slot per CPU.
 ///
 /// OWASP's password storage cheat sheet lists five argon2id settings that "provide an equal
 /// level of defense" and differ only in trading memory for passes: m = 46 MiB with t = 1,
 /// 19 MiB with t = 2 (the argon2 crate's default), 12 MiB with t = 3, 9 MiB with t = 4, 7 MiB
 /// with t = 5. Argon2 is bound by memory traffic, and the hashing slots run side by side on
 /// cores that share one last-level cache: with 7 MiB matrices two hashes at once each run
-/// nearly as fast as one alone (96–99 % of twice one on the benchmark machine, against
-/// 87–94 % with 12 MiB), and one hash alone is faster too (10.4 ms against 11.3), so a
-/// server verifies about a fifth more passwords per second for the same rated strength.
+/// nearly as fast as one alone, and one hash alone is faster too, so a server verifies more
+/// passwords per second for the same rated strength.
 /// Each running hash also holds a smaller matrix: 7 MiB a slot, against 12 or 19. Hashes
 /// stored with other parameters still verify, and are replaced at the next successful login.
 ///

@@ -6,10 +6,9 @@
 //! as equals, so while a login flood keeps every slot busy, each request on the runtime waits
 //! behind scheduler slices of hashing. Threads of their own can carry a higher nice value: the
 //! kernel then runs the runtime's workers first whenever they have work, and hashing takes the
-//! rest of the CPU. In the load benchmark's flood plus paced `/me` (PostgreSQL, 3 alternating
-//! rounds), `/me` p50 went from 1.55–1.70 ms to 1.26–1.39 and p99 from 11–14 ms to 8–11, at
-//! the same login rate. Hashing is not starved, only deferred: a nice value of 10 still gives
-//! it about a tenth of a contended core (CFS weights 110 against 1024).
+//! rest of the CPU (`docs/decisions/0004-hashing-threads.md` has the A/B). Hashing is not
+//! starved, only deferred: a nice value of 10 still gives it about a tenth of a contended core
+//! (CFS weights 110 against 1024).
 //!
 //! The priority is set once by each thread on itself, which needs no privilege (lowering a
 //! thread's priority is always allowed; raising it back would not be, which is why this is

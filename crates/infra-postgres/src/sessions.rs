@@ -2,8 +2,8 @@
 
 use crate::batch::{Batcher, Fetch, pad_to_power_of_two};
 use crate::entities::{retired_secrets, sessions, users};
-use crate::rows::{self, db, insert_event, insert_row, timestamp};
-use crate::transaction::{begin_write, commit};
+use crate::rows::{self, db, insert_row, timestamp};
+use crate::transaction::{begin_write, commit, commit_with_event};
 use async_trait::async_trait;
 use domain::ports::{SecretMatch, SessionRepository};
 use domain::{AuditEvent, SecretHash, Session, SessionId, UnexpectedError, User, UserId};
@@ -229,11 +229,7 @@ impl SessionRepository for SqlSessionRepository {
             .map_err(db("revoking a session"))?;
         // The event is recorded even when the session was already revoked: a replayed
         // refresh token on a dead session is still worth an entry in the trail.
-        transaction
-            .execute(&insert_event(backend, event)?)
-            .await
-            .map_err(db("recording an audit event"))?;
-        commit(transaction).await?;
+        commit_with_event(transaction, event).await?;
         Ok(revoked.rows_affected == 1)
     }
 
@@ -255,11 +251,7 @@ impl SessionRepository for SqlSessionRepository {
             .exec(&transaction)
             .await
             .map_err(db("revoking a user's sessions"))?;
-        transaction
-            .execute(&insert_event(backend, event)?)
-            .await
-            .map_err(db("recording an audit event"))?;
-        commit(transaction).await?;
+        commit_with_event(transaction, event).await?;
         Ok(revoked.rows_affected)
     }
 

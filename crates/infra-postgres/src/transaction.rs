@@ -2,11 +2,11 @@
 //!
 //! Every transaction begins and ends inside one adapter method: callers never hold one.
 
-use crate::rows::db;
-use domain::UnexpectedError;
+use crate::rows::{db, insert_event, insert_session};
+use domain::{AuditEvent, Session, UnexpectedError};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 /// Begins a transaction that will write.
@@ -35,4 +35,32 @@ pub(crate) async fn commit(transaction: DatabaseTransaction) -> Result<(), Unexp
         .commit()
         .await
         .map_err(db("committing a transaction"))
+}
+
+/// Inserts `session` as part of `transaction`.
+pub(crate) async fn open_session(
+    transaction: &DatabaseTransaction,
+    session: &Session,
+) -> Result<(), UnexpectedError> {
+    transaction
+        .execute(&insert_session(
+            transaction.get_database_backend(),
+            session,
+        )?)
+        .await
+        .map_err(db("inserting a session"))?;
+    Ok(())
+}
+
+/// Records `event` as part of `transaction`, then commits it: the audit trail holds an event
+/// exactly when the change it describes happened.
+pub(crate) async fn commit_with_event(
+    transaction: DatabaseTransaction,
+    event: &AuditEvent,
+) -> Result<(), UnexpectedError> {
+    transaction
+        .execute(&insert_event(transaction.get_database_backend(), event)?)
+        .await
+        .map_err(db("recording an audit event"))?;
+    commit(transaction).await
 }

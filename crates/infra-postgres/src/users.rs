@@ -2,10 +2,9 @@
 
 use crate::entities::{sessions, users};
 use crate::rows::{
-    self, db, db_error, insert_event, insert_row, insert_session, optional_timestamp, timestamp,
-    user_row, violates_unique,
+    self, db, db_error, insert_row, optional_timestamp, timestamp, user_row, violates_unique,
 };
-use crate::transaction::{begin_write, commit};
+use crate::transaction::{begin_write, commit_with_event, open_session};
 use async_trait::async_trait;
 use domain::ports::{SaveUserError, UserRepository};
 use domain::{
@@ -92,16 +91,9 @@ impl UserRepository for SqlUserRepository {
             .await
             .map_err(save_error("inserting a user"))?;
         if let Some(session) = &first_session {
-            transaction
-                .execute(&insert_session(backend, session)?)
-                .await
-                .map_err(db("inserting a session"))?;
+            open_session(&transaction, session).await?;
         }
-        transaction
-            .execute(&insert_event(backend, event)?)
-            .await
-            .map_err(db("recording an audit event"))?;
-        commit(transaction).await?;
+        commit_with_event(transaction, event).await?;
         Ok(())
     }
 
@@ -158,11 +150,7 @@ impl UserRepository for SqlUserRepository {
                 .await
                 .map_err(db("revoking a user's sessions"))?;
         }
-        transaction
-            .execute(&insert_event(backend, event)?)
-            .await
-            .map_err(db("recording an audit event"))?;
-        commit(transaction).await?;
+        commit_with_event(transaction, event).await?;
         Ok(())
     }
 
@@ -171,7 +159,6 @@ impl UserRepository for SqlUserRepository {
         id: UserId,
         event: &AuditEvent,
     ) -> Result<u32, UnexpectedError> {
-        let backend = self.backend();
         let transaction = begin_write(&self.connection).await?;
         // The increment happens in the database, so concurrent failures each add one
         // (a read-modify-write in Rust would lose updates); RETURNING reads the count this
@@ -193,11 +180,7 @@ impl UserRepository for SqlUserRepository {
         let count: i32 = row
             .try_get("", "failed_logins")
             .map_err(db("reading the failed-login count"))?;
-        transaction
-            .execute(&insert_event(backend, event)?)
-            .await
-            .map_err(db("recording an audit event"))?;
-        commit(transaction).await?;
+        commit_with_event(transaction, event).await?;
         u32::try_from(count).map_err(|error| {
             UnexpectedError::internal(
                 format!("users row {id} holds an invalid failed_logins"),
@@ -226,11 +209,7 @@ impl UserRepository for SqlUserRepository {
         if updated.rows_affected != 1 {
             return Err(no_such_user(id));
         }
-        transaction
-            .execute(&insert_event(backend, event)?)
-            .await
-            .map_err(db("recording an audit event"))?;
-        commit(transaction).await
+        commit_with_event(transaction, event).await
     }
 
     async fn record_login(
@@ -268,15 +247,8 @@ impl UserRepository for SqlUserRepository {
         if updated.rows_affected != 1 {
             return Ok(false);
         }
-        transaction
-            .execute(&insert_session(backend, session)?)
-            .await
-            .map_err(db("inserting a session"))?;
-        transaction
-            .execute(&insert_event(backend, event)?)
-            .await
-            .map_err(db("recording an audit event"))?;
-        commit(transaction).await?;
+        open_session(&transaction, session).await?;
+        commit_with_event(transaction, event).await?;
         Ok(true)
     }
 
@@ -304,15 +276,8 @@ impl UserRepository for SqlUserRepository {
         revoke_sessions_of(&transaction, id, at)
             .await
             .map_err(db("revoking a user's sessions"))?;
-        transaction
-            .execute(&insert_session(backend, replacement)?)
-            .await
-            .map_err(db("inserting a session"))?;
-        transaction
-            .execute(&insert_event(backend, event)?)
-            .await
-            .map_err(db("recording an audit event"))?;
-        commit(transaction).await
+        open_session(&transaction, replacement).await?;
+        commit_with_event(transaction, event).await
     }
 
     async fn list(&self, query: &UserQuery) -> Result<UserSlice, UnexpectedError> {

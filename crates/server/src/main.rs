@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 // mimalloc instead of glibc's malloc: requests allocate and free many small objects across the
 // worker threads, sqlx's SQLite threads and the blocking pool, and glibc's malloc and free were
-// about a sixth of a request's CPU in perf (see bench/README.md for the figures).
+// about a sixth of a request's CPU in perf (docs/decisions/0003-mimalloc.md has the A/B).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
