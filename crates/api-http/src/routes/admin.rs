@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Uri, header};
-use domain::{AuditEvent, FieldErrors, FullName, UserUpdate};
+use domain::{AuditEvent, FieldErrors, FullName, UpdateUserError, UserUpdate};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -284,6 +284,11 @@ async fn update_user(
     AppJson(body): AppJson<AdminUpdateRequest>,
 ) -> Result<Json<UserResponse>, Problem> {
     let id = user_id(&id)?;
+    // Who may update users is the domain's rule; it is asked before the body is validated, so
+    // that a caller who may not gets 403 whatever the body holds, as on every admin route.
+    if !principal.can_administer() {
+        return Err(UpdateUserError::Forbidden.into());
+    }
     let full_name = match body.full_name.as_deref().map(FullName::parse) {
         None => None,
         Some(Ok(name)) => Some(name),

@@ -54,7 +54,13 @@ async fn every_admin_route_is_401_anonymous_and_403_for_a_plain_user(backend: Ba
     let routes = [
         (Method::GET, "/api/admin/users/".to_owned(), None),
         (Method::GET, target.clone(), None),
-        (Method::PATCH, target, Some(json!({"role": "admin"}))),
+        (
+            Method::PATCH,
+            target.clone(),
+            Some(json!({"role": "admin"})),
+        ),
+        // Authorization comes before validation: a plain user learns nothing of the body.
+        (Method::PATCH, target, Some(json!({"full_name": ""}))),
         (Method::PATCH, toggle, None),
         (Method::GET, "/api/admin/audit/".to_owned(), None),
     ];
