@@ -422,7 +422,7 @@ def server_env(args, database_url: str, port: int, secret_key: str, admin_passwo
 def last_page_cursor(port: int, token: str, total: int) -> str:
     """The cursor of the last page of the default ordering (-date_joined, 10 a page): positioned
     just after the user at position total-10 of that ordering, which is the 11th user of the
-    ascending ordering. Encoded as UserCursor::to_token does: lower-case hex of
+    ascending ordering. Encoded as api-http's cursor_token does: lower-case hex of
     "ordering\\nunix-nanoseconds\\nuuid". Checked against the ascending first page."""
     status, data = http_json(port, "GET", "/api/admin/users/?ordering=date_joined&page_size=11&page=1",
                              token=token)

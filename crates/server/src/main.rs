@@ -51,9 +51,8 @@ async fn run(cli: Cli) -> Result<(), StartError> {
 
 async fn serve(config: &Config) -> Result<(), StartError> {
     let application = Application::build(config).await?;
-    let address = application.address();
-    tracing::info!("listening on http://{address}");
-    println!("listening on http://{address}");
+    // One line on standard output, whatever RUST_LOG says: scripts and tests wait for it.
+    println!("listening on http://{}", application.address());
     application.run_until(shutdown_signal()).await?;
     Ok(())
 }
