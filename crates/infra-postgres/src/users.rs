@@ -98,24 +98,16 @@ impl UserRepository for SqlUserRepository {
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, UnexpectedError> {
-        users::Entity::find_by_id(id.as_uuid())
-            .all(&self.connection)
-            .await
-            .map_err(db("finding a user by id"))
-            .map(rows::unique_row)?
-            .map(rows::user)
-            .transpose()
+        self.find_one(
+            users::Entity::find_by_id(id.as_uuid()),
+            "finding a user by id",
+        )
+        .await
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UnexpectedError> {
-        users::Entity::find()
-            .filter(users::Column::Email.eq(email.as_str()))
-            .all(&self.connection)
-            .await
-            .map_err(db("finding a user by email"))
-            .map(rows::unique_row)?
-            .map(rows::user)
-            .transpose()
+        let by_email = users::Entity::find().filter(users::Column::Email.eq(email.as_str()));
+        self.find_one(by_email, "finding a user by email").await
     }
 
     async fn update(
@@ -331,6 +323,21 @@ impl UserRepository for SqlUserRepository {
 }
 
 impl SqlUserRepository {
+    /// The one user `select` finds by a unique key, if any (see [`rows::unique_row`]).
+    async fn find_one(
+        &self,
+        select: Select<users::Entity>,
+        context: &'static str,
+    ) -> Result<Option<User>, UnexpectedError> {
+        select
+            .all(&self.connection)
+            .await
+            .map_err(db(context))
+            .map(rows::unique_row)?
+            .map(rows::user)
+            .transpose()
+    }
+
     /// How many users match a filter without a search, from `user_counts` (kept by triggers,
     /// see `migrations`): four rows at most, whatever the number of users.
     async fn count_from_counters(&self, filter: &UserFilter) -> Result<u64, UnexpectedError> {
