@@ -27,6 +27,7 @@ mod m20250101_000004_create_audit_events;
 mod m20250101_000005_users_search_trigram;
 mod m20261202_000006_user_counts;
 mod m20261204_000007_users_fillfactor;
+mod m20261205_000008_retire_secrets_on_rotation;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000005_users_search_trigram::Migration),
             Box::new(m20261202_000006_user_counts::Migration),
             Box::new(m20261204_000007_users_fillfactor::Migration),
+            Box::new(m20261205_000008_retire_secrets_on_rotation::Migration),
         ]
     }
 }

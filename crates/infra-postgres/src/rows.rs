@@ -190,7 +190,8 @@ pub(crate) fn insert_event(
     )
 }
 
-fn corrupt(
+/// That the `field` of row `id` of `table` holds a value the domain rejects.
+pub(crate) fn corrupt(
     table: &str,
     id: impl std::fmt::Display,
     field: &str,
@@ -352,16 +353,6 @@ pub(crate) fn event(row: audit_events::Model) -> Result<AuditEvent, UnexpectedEr
         ip: parse_ip(table, row.id, row.ip.as_deref())?,
         details,
     })
-}
-
-/// The one row of a lookup by a unique key (primary key, unique index), if any.
-///
-/// Such lookups read `.all()` and keep the first row instead of calling `.one()`, which adds
-/// `LIMIT ?` with the 1 as a bound parameter: SQLite expires a statement whose `LIMIT` is a
-/// bound parameter each time it is bound again, and re-parses it on the next step. A unique
-/// key needs no limit, and the statement then stays prepared in sqlx's cache.
-pub(crate) fn unique_row<T>(rows: Vec<T>) -> Option<T> {
-    rows.into_iter().next()
 }
 
 /// `error` as an [`UnexpectedError`]: `unavailable` when the database could not be reached

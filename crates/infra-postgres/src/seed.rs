@@ -14,52 +14,17 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+#[rustfmt::skip]
 const FIRST_NAMES: [&str; 20] = [
-    "Ada",
-    "Alan",
-    "Grace",
-    "Edsger",
-    "Barbara",
-    "Donald",
-    "Margaret",
-    "Dennis",
-    "Frances",
-    "John",
-    "Radia",
-    "Ken",
-    "Hedy",
-    "Tim",
-    "Katherine",
-    "Linus",
-    "Sophie",
-    "Guido",
-    "Anita",
+    "Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Margaret", "Dennis", "Frances",
+    "John", "Radia", "Ken", "Hedy", "Tim", "Katherine", "Linus", "Sophie", "Guido", "Anita",
     "Bjarne",
 ];
+#[rustfmt::skip]
 const LAST_NAMES: [&str; 23] = [
-    "Lovelace",
-    "Turing",
-    "Hopper",
-    "Dijkstra",
-    "Liskov",
-    "Knuth",
-    "Hamilton",
-    "Ritchie",
-    "Allen",
-    "McCarthy",
-    "Perlman",
-    "Thompson",
-    "Lamarr",
-    "Berners-Lee",
-    "Johnson",
-    "Torvalds",
-    "Wilson",
-    "van Rossum",
-    "Borg",
-    "Stroustrup",
-    "Goldberg",
-    "Kay",
-    "Backus",
+    "Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Ritchie",
+    "Allen", "McCarthy", "Perlman", "Thompson", "Lamarr", "Berners-Lee", "Johnson", "Torvalds",
+    "Wilson", "van Rossum", "Borg", "Stroustrup", "Goldberg", "Kay", "Backus",
 ];
 
 /// Rows per statement. PostgreSQL takes at most 65,535 bound parameters per statement and

@@ -2,15 +2,15 @@
 
 use crate::batch::{Batcher, Fetch, pad_to_power_of_two};
 use crate::entities::{retired_secrets, sessions, users};
-use crate::rows::{self, db, insert_row, timestamp};
-use crate::transaction::{begin_write, commit, commit_with_event};
+use crate::rows::{self, db, timestamp};
+use crate::transaction::{begin_write, commit_with_event, revoke_sessions_of};
 use async_trait::async_trait;
 use domain::ports::{SecretMatch, SessionRepository};
 use domain::{AuditEvent, SecretHash, Session, SessionId, UnexpectedError, User, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QueryResult,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QueryResult,
 };
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -18,11 +18,6 @@ use uuid::Uuid;
 
 /// Most sessions one coalesced lookup reads: 64 parameters, a few kilobytes of rows.
 const MAX_LOOKUP_BATCH: usize = 64;
-
-/// Coalesced lookups in progress at once. With one, the requests that arrive during a read
-/// all join the next: the busier the database, the larger (and fewer) its reads, which is
-/// where the coalescing saves its work.
-const MAX_LOOKUPS_RUNNING: usize = 1;
 
 const FIND_WITH_USER: &str = "finding a session with its user";
 
@@ -43,17 +38,12 @@ impl SqlSessionRepository {
                 connection: connection.clone(),
             },
             MAX_LOOKUP_BATCH,
-            MAX_LOOKUPS_RUNNING,
             FIND_WITH_USER,
         );
         Self {
             connection,
             with_user,
         }
-    }
-
-    fn backend(&self) -> DbBackend {
-        self.connection.get_database_backend()
     }
 }
 
@@ -152,11 +142,11 @@ impl SessionRepository for SqlSessionRepository {
         at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool, UnexpectedError> {
-        let backend = self.backend();
-        let transaction = begin_write(&self.connection).await?;
+        let backend = self.connection.get_database_backend();
         // Compare-and-set: the update matches only while `presented` is still the current,
-        // unrevoked secret. Of two concurrent rotations, the second waits for the first's write
-        // lock (`BEGIN IMMEDIATE`), then matches nothing.
+        // unrevoked secret, so of two concurrent rotations the second matches nothing. The
+        // `sessions_retire_secret` trigger keeps `presented` among the retired secrets within
+        // the same statement (see the migration that creates it).
         let swapped = sessions::Entity::update_many()
             .col_expr(
                 sessions::Column::RefreshTokenHash,
@@ -173,29 +163,10 @@ impl SessionRepository for SqlSessionRepository {
             .filter(sessions::Column::Id.eq(id.as_uuid()))
             .filter(sessions::Column::RefreshTokenHash.eq(presented.as_str()))
             .filter(sessions::Column::RevokedAt.is_null())
-            .exec(&transaction)
+            .exec(&self.connection)
             .await
             .map_err(db("rotating a refresh secret"))?;
-        if swapped.rows_affected != 1 {
-            // Dropping the transaction rolls it back; nothing changed anyway.
-            return Ok(false);
-        }
-        transaction
-            .execute(&insert_row(
-                retired_secrets::Entity,
-                vec![
-                    (
-                        retired_secrets::Column::SecretHash,
-                        presented.as_str().into(),
-                    ),
-                    (retired_secrets::Column::SessionId, id.as_uuid().into()),
-                    (retired_secrets::Column::RetiredAt, timestamp(backend, at)),
-                ],
-            )?)
-            .await
-            .map_err(db("keeping a rotated refresh secret"))?;
-        commit(transaction).await?;
-        Ok(true)
+        Ok(swapped.rows_affected == 1)
     }
 
     async fn find_with_user(
@@ -215,7 +186,7 @@ impl SessionRepository for SqlSessionRepository {
         at: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<bool, UnexpectedError> {
-        let backend = self.backend();
+        let backend = self.connection.get_database_backend();
         let transaction = begin_write(&self.connection).await?;
         let revoked = sessions::Entity::update_many()
             .col_expr(
@@ -239,20 +210,10 @@ impl SessionRepository for SqlSessionRepository {
         at: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<u64, UnexpectedError> {
-        let backend = self.backend();
         let transaction = begin_write(&self.connection).await?;
-        let revoked = sessions::Entity::update_many()
-            .col_expr(
-                sessions::Column::RevokedAt,
-                Expr::val(timestamp(backend, at)),
-            )
-            .filter(sessions::Column::UserId.eq(user_id.as_uuid()))
-            .filter(sessions::Column::RevokedAt.is_null())
-            .exec(&transaction)
-            .await
-            .map_err(db("revoking a user's sessions"))?;
+        let revoked = revoke_sessions_of(&transaction, user_id, at).await?;
         commit_with_event(transaction, event).await?;
-        Ok(revoked.rows_affected)
+        Ok(revoked)
     }
 
     async fn list_live(
@@ -260,10 +221,11 @@ impl SessionRepository for SqlSessionRepository {
         user_id: UserId,
         now: OffsetDateTime,
     ) -> Result<Vec<Session>, UnexpectedError> {
+        let backend = self.connection.get_database_backend();
         sessions::Entity::find()
             .filter(sessions::Column::UserId.eq(user_id.as_uuid()))
             .filter(sessions::Column::RevokedAt.is_null())
-            .filter(Expr::col(sessions::Column::ExpiresAt).gt(timestamp(self.backend(), now)))
+            .filter(sessions::Column::ExpiresAt.gt(timestamp(backend, now)))
             .order_by_desc(sessions::Column::LastUsedAt)
             .order_by_desc(sessions::Column::Id)
             .all(&self.connection)

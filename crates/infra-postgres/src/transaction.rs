@@ -2,12 +2,15 @@
 //!
 //! Every transaction begins and ends inside one adapter method: callers never hold one.
 
-use crate::rows::{db, insert_event, insert_session};
-use domain::{AuditEvent, Session, UnexpectedError};
+use crate::entities::sessions;
+use crate::rows::{db, insert_event, insert_session, timestamp};
+use domain::{AuditEvent, Session, UnexpectedError, UserId};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use time::OffsetDateTime;
 
 /// Begins a transaction that will write.
 ///
@@ -50,6 +53,27 @@ pub(crate) async fn open_session(
         .await
         .map_err(db("inserting a session"))?;
     Ok(())
+}
+
+/// Revokes, as part of `transaction`, every session of `user_id` not revoked yet, at `at`;
+/// returns how many.
+pub(crate) async fn revoke_sessions_of(
+    transaction: &DatabaseTransaction,
+    user_id: UserId,
+    at: OffsetDateTime,
+) -> Result<u64, UnexpectedError> {
+    let backend = transaction.get_database_backend();
+    let revoked = sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::RevokedAt,
+            Expr::val(timestamp(backend, at)),
+        )
+        .filter(sessions::Column::UserId.eq(user_id.as_uuid()))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(transaction)
+        .await
+        .map_err(db("revoking a user's sessions"))?;
+    Ok(revoked.rows_affected)
 }
 
 /// Records `event` as part of `transaction`, then commits it: the audit trail holds an event

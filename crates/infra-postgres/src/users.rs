@@ -1,10 +1,10 @@
 //! [`SqlUserRepository`]: accounts, their login counters, and the administrators' listing.
 
-use crate::entities::{sessions, users};
+use crate::entities::users;
 use crate::rows::{
     self, db, db_error, insert_row, optional_timestamp, timestamp, user_row, violates_unique,
 };
-use crate::transaction::{begin_write, commit_with_event, open_session};
+use crate::transaction::{begin_write, commit_with_event, open_session, revoke_sessions_of};
 use async_trait::async_trait;
 use domain::ports::{SaveUserError, UserRepository};
 use domain::{
@@ -55,25 +55,6 @@ fn save_error(context: &'static str) -> impl Fn(DbErr) -> SaveUserError {
 
 fn no_such_user(id: UserId) -> UnexpectedError {
     UnexpectedError::internal("updating a user", format!("no user has the id {id}"))
-}
-
-/// Revokes every unrevoked session of `user_id` at `at`; returns how many.
-async fn revoke_sessions_of(
-    connection: &impl ConnectionTrait,
-    user_id: UserId,
-    at: OffsetDateTime,
-) -> Result<u64, DbErr> {
-    let backend = connection.get_database_backend();
-    let result = sessions::Entity::update_many()
-        .col_expr(
-            sessions::Column::RevokedAt,
-            Expr::val(timestamp(backend, at)),
-        )
-        .filter(sessions::Column::UserId.eq(user_id.as_uuid()))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .exec(connection)
-        .await?;
-    Ok(result.rows_affected)
 }
 
 #[async_trait]
@@ -138,9 +119,7 @@ impl UserRepository for SqlUserRepository {
             return Err(no_such_user(user.id()).into());
         }
         if revoke_sessions {
-            revoke_sessions_of(&transaction, user.id(), user.updated_at())
-                .await
-                .map_err(db("revoking a user's sessions"))?;
+            revoke_sessions_of(&transaction, user.id(), user.updated_at()).await?;
         }
         commit_with_event(transaction, event).await?;
         Ok(())
@@ -173,12 +152,7 @@ impl UserRepository for SqlUserRepository {
             .try_get("", "failed_logins")
             .map_err(db("reading the failed-login count"))?;
         commit_with_event(transaction, event).await?;
-        u32::try_from(count).map_err(|error| {
-            UnexpectedError::internal(
-                format!("users row {id} holds an invalid failed_logins"),
-                error,
-            )
-        })
+        u32::try_from(count).map_err(|error| rows::corrupt("users", id, "failed_logins", error))
     }
 
     async fn lock(
@@ -265,9 +239,7 @@ impl UserRepository for SqlUserRepository {
             return Err(no_such_user(id));
         }
         // Revoke first, then insert the replacement: the new session must survive.
-        revoke_sessions_of(&transaction, id, at)
-            .await
-            .map_err(db("revoking a user's sessions"))?;
+        revoke_sessions_of(&transaction, id, at).await?;
         open_session(&transaction, replacement).await?;
         commit_with_event(transaction, event).await
     }
@@ -323,19 +295,19 @@ impl UserRepository for SqlUserRepository {
 }
 
 impl SqlUserRepository {
-    /// The one user `select` finds by a unique key, if any (see [`rows::unique_row`]).
+    /// The one user `select` finds by a unique key (primary key, unique index), if any.
+    ///
+    /// It reads `.all()` and keeps the first row instead of calling `.one()`, which adds
+    /// `LIMIT ?` with the 1 as a bound parameter: SQLite expires a statement whose `LIMIT` is
+    /// a bound parameter each time it is bound again, and re-parses it on the next step. A
+    /// unique key needs no limit, and the statement then stays prepared in sqlx's cache.
     async fn find_one(
         &self,
         select: Select<users::Entity>,
         context: &'static str,
     ) -> Result<Option<User>, UnexpectedError> {
-        select
-            .all(&self.connection)
-            .await
-            .map_err(db(context))
-            .map(rows::unique_row)?
-            .map(rows::user)
-            .transpose()
+        let found = select.all(&self.connection).await.map_err(db(context))?;
+        found.into_iter().next().map(rows::user).transpose()
     }
 
     /// How many users match a filter without a search, from `user_counts` (kept by triggers,

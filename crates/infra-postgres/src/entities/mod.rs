@@ -6,6 +6,9 @@
 //! Timestamp columns are read through these models, but written through
 //! [`crate::rows::timestamp`]: on SQLite a timestamp is text, and only a fixed-width
 //! rendering sorts in time order (see there).
+//!
+//! They declare no relations: joins are written out where they are made, and the foreign
+//! keys with their cascades belong to the migrations.
 
 pub(crate) mod audit_events;
 pub(crate) mod retired_secrets;

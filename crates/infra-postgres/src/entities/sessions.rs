@@ -18,28 +18,6 @@ pub(crate) struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub(crate) enum Relation {
-    #[sea_orm(
-        belongs_to = "super::users::Entity",
-        from = "Column::UserId",
-        to = "super::users::Column::Id",
-        on_delete = "Cascade"
-    )]
-    User,
-    #[sea_orm(has_many = "super::retired_secrets::Entity")]
-    RetiredSecrets,
-}
-
-impl Related<super::users::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::User.def()
-    }
-}
-
-impl Related<super::retired_secrets::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::RetiredSecrets.def()
-    }
-}
+pub(crate) enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -184,8 +184,19 @@ async fn users_pages_keep_room_for_the_rows_logins_rewrite_on_postgres() {
                 options(database.connection.clone()).await.as_deref(),
                 Some("fillfactor=80")
             );
-            // `down` puts the default back.
-            Migrator::down(&database.connection, Some(1)).await.unwrap();
+            // `down` puts the default back (after undoing the migrations that came later).
+            let applied = Migrator::get_applied_migrations(&database.connection)
+                .await
+                .unwrap();
+            let undo = applied
+                .iter()
+                .rev()
+                .position(|migration| migration.name() == "m20261204_000007_users_fillfactor")
+                .unwrap()
+                + 1;
+            Migrator::down(&database.connection, Some(u32::try_from(undo).unwrap()))
+                .await
+                .unwrap();
             assert_eq!(options(database.connection.clone()).await, None);
             Migrator::up(&database.connection, None).await.unwrap();
         },
