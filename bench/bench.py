@@ -467,7 +467,13 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
         # of /me's throughput here), so the benchmark asks for `--pg-sslmode` (default disable).
         database_url = (args.pg_admin_url.rstrip("/") + "/" + database_name
                         + f"?sslmode={args.pg_sslmode}")
-        run.facts["database"] = f"PostgreSQL {psql(args.pg_admin_url, 'SHOW server_version')}, database {database_name} (dropped afterwards unless --keep), sslmode={args.pg_sslmode}"
+        autovacuum = psql(args.pg_admin_url, "SHOW autovacuum")
+        run.facts["database"] = f"PostgreSQL {psql(args.pg_admin_url, 'SHOW server_version')}, database {database_name} (dropped afterwards unless --keep), sslmode={args.pg_sslmode}, autovacuum {autovacuum}"
+        if autovacuum != "on":
+            # Without it, every rotation's dead rows stay until the end of the run: the
+            # refresh figure then measures the bloat, not the service.
+            print("warning: autovacuum is off on this PostgreSQL; refresh figures suffer "
+                  "(ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf();)", file=sys.stderr)
     else:
         database_url = f"sqlite://{out_dir / 'bench.db'}?mode=rwc"
         run.facts["database"] = f"SQLite file in {out_dir} (WAL; removed afterwards unless --keep)"
