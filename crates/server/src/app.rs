@@ -293,8 +293,10 @@ impl Application {
             .map_err(|error| format!("BIND: cannot listen on {}: {error}", validated.bind))?;
         let address = listener.local_addr()?;
         if admin_count(&services.database).await? == 0 {
+            // Most first starts come from a checkout with no `server` on the PATH: give the
+            // command that works there first.
             tracing::warn!(
-                "no admin account yet: run `server create-admin --email you@example.com --full-name \"Your Name\"`, or set ADMIN_EMAIL and ADMIN_PASSWORD"
+                "no admin account yet: from the repository run `ADMIN_PASSWORD='choose-a-long-passphrase' cargo run --release -p server -- create-admin --email you@example.com --full-name \"Your Name\"` (an installed binary: `server create-admin …`; without ADMIN_PASSWORD it asks for the password), or start with ADMIN_EMAIL and ADMIN_PASSWORD set"
             );
         }
         let state = AppState::new(
