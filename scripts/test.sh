@@ -3,7 +3,8 @@
 # real PostgreSQL and SQLite, black-box HTTP, doc tests), the embedding example, and the web
 # app's checks, unit tests, build and end-to-end flows in Chromium against the real server.
 # Needs PostgreSQL at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
-# Node.js 20+, and Debian's Chromium at /usr/bin/chromium (CHROMIUM_BIN to use another).
+# Node.js 20+, Debian's Chromium at /usr/bin/chromium (CHROMIUM_BIN to use another) and
+# Debian's docker-compose (to validate the compose file; no container engine is needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,9 @@ step "the server binary the end-to-end tests drive"
 cargo build --locked --workspace --bins
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export SERVER_BIN="$target_dir/debug/server"
+
+step "docker-compose.yml and the Dockerfile agree with that binary"
+/usr/bin/python3 scripts/check-deploy.py "$SERVER_BIN"
 
 step "web: API types, type-check, unit tests, build, end-to-end (Chromium)"
 web/scripts/ci.sh
