@@ -62,7 +62,8 @@ impl UserOrdering {
 }
 
 /// A search over emails and names: trimmed, lower-cased (the match is case-insensitive), not
-/// empty, at most [`MAX_SEARCH_CHARS`] characters.
+/// empty, at most [`MAX_SEARCH_CHARS`] characters, without control characters (no email or
+/// name holds one, and PostgreSQL refuses a NUL outright).
 ///
 /// ```
 /// use domain::{SearchTerm, SearchTermError};
@@ -70,6 +71,7 @@ impl UserOrdering {
 /// assert_eq!(SearchTerm::parse("  ADA ").unwrap().as_str(), "ada");
 /// assert_eq!(SearchTerm::parse("   "), Err(SearchTermError::Empty));
 /// assert_eq!(SearchTerm::parse(&"a".repeat(255)), Err(SearchTermError::TooLong));
+/// assert_eq!(SearchTerm::parse("ada\0"), Err(SearchTermError::ControlCharacter));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SearchTerm(String);
@@ -83,19 +85,24 @@ pub enum SearchTermError {
     /// Longer than [`MAX_SEARCH_CHARS`] characters.
     #[error("a search term has at most 254 characters")]
     TooLong,
+    /// Holds a control character (a NUL, a line break…).
+    #[error("a search term cannot contain control characters")]
+    ControlCharacter,
 }
 
 impl SearchTerm {
     /// Trims and lower-cases `raw`.
     ///
     /// # Errors
-    /// [`SearchTermError`] when nothing or too much is left.
+    /// [`SearchTermError`] when nothing or too much is left, or a control character.
     pub fn parse(raw: &str) -> Result<Self, SearchTermError> {
         let term = raw.trim().to_lowercase();
         if term.is_empty() {
             Err(SearchTermError::Empty)
         } else if term.chars().count() > MAX_SEARCH_CHARS {
             Err(SearchTermError::TooLong)
+        } else if term.chars().any(char::is_control) {
+            Err(SearchTermError::ControlCharacter)
         } else {
             Ok(Self(term))
         }

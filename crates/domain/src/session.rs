@@ -130,7 +130,10 @@ pub enum TokenError {
     /// Past its `exp`.
     #[error("the token has expired")]
     Expired,
-    /// Before its `nbf`.
+    /// Before its `nbf`, or issued (`iat`) in the future.
     #[error("the token is not valid yet")]
     NotYetValid,
+    /// It claims a longer life (`exp` − `iat`) than the verifier accepts.
+    #[error("the token's lifetime is longer than accepted")]
+    TooLongLived,
 }

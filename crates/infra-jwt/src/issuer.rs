@@ -30,6 +30,12 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 /// instances that issue and verify it.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
+/// The longest life (`exp` − `iat`) of a token accepted unless
+/// [`with_max_lifetime`](JwtTokenIssuer::with_max_lifetime) says otherwise. A token signed with
+/// one of our keys that claims a longer life was not issued under our settings (a leaked key,
+/// or a setting since shortened), and refusing it bounds what such a token is worth.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_hours(1);
+
 /// Longer tokens are refused before any parsing: ours are under 500 bytes, so this is a wide
 /// margin, and it bounds the work an attacker can make a single verification do.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -89,6 +95,7 @@ pub struct JwtTokenIssuer {
     issuer: String,
     audience: String,
     leeway: Duration,
+    max_lifetime: Duration,
     clock: Arc<dyn Clock>,
 }
 
@@ -144,6 +151,7 @@ impl JwtTokenIssuer {
             issuer: non_empty(issuer.into(), "issuer")?,
             audience: non_empty(audience.into(), "audience")?,
             leeway: DEFAULT_LEEWAY,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
             clock,
         };
         issuer.insert(material.verification)?;
@@ -179,6 +187,15 @@ impl JwtTokenIssuer {
     #[must_use]
     pub fn with_leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
+        self
+    }
+
+    /// Refuses tokens that claim to live (`exp` − `iat`) longer than `max_lifetime` instead of
+    /// [`DEFAULT_MAX_LIFETIME`]; give it the lifetime the tokens are issued with. Tokens
+    /// issued under a longer setting are refused once it is shortened.
+    #[must_use]
+    pub fn with_max_lifetime(mut self, max_lifetime: Duration) -> Self {
+        self.max_lifetime = max_lifetime;
         self
     }
 
@@ -241,6 +258,7 @@ impl fmt::Debug for JwtTokenIssuer {
             .field("audience", &self.audience)
             .field("verification_kids", &self.keys.keys().collect::<Vec<_>>())
             .field("leeway", &self.leeway)
+            .field("max_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -318,7 +336,11 @@ impl JwtTokenIssuer {
             return Err(TokenError::InvalidSignature);
         }
         let claims: DecodedClaims = decode_part(payload)?;
-        claims.check_time(self.clock.now().unix_timestamp(), self.leeway)?;
+        claims.check_time(
+            self.clock.now().unix_timestamp(),
+            self.leeway,
+            self.max_lifetime,
+        )?;
         if claims.iss != self.issuer {
             return Err(TokenError::WrongIssuer);
         }
@@ -407,8 +429,14 @@ impl Audience {
 }
 
 impl DecodedClaims {
-    /// Refuses a token expired or not yet valid at `now`, give or take `leeway`.
-    fn check_time(&self, now: i64, leeway: Duration) -> Result<(), TokenError> {
+    /// Refuses a token expired or not yet valid at `now`, give or take `leeway`, or whose
+    /// life is longer than `max_lifetime`.
+    fn check_time(
+        &self,
+        now: i64,
+        leeway: Duration,
+        max_lifetime: Duration,
+    ) -> Result<(), TokenError> {
         let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
         let seconds = |value: u64| i64::try_from(value).map_err(|_| TokenError::Malformed);
         if seconds(self.exp)? < now.saturating_sub(leeway) {
@@ -416,8 +444,21 @@ impl DecodedClaims {
         }
         // Without an `nbf`, a token is not valid before it was issued.
         let not_before = self.nbf.map_or(Ok(self.iat), seconds)?;
-        if not_before > now.saturating_add(leeway) {
+        // Issued in the future is not yet valid, whatever its `nbf` says.
+        if not_before.max(self.iat) > now.saturating_add(leeway) {
             return Err(TokenError::NotYetValid);
+        }
+        // Whole seconds, rounded up: `iat` and `exp` are whole seconds of the same instant
+        // plus the lifetime.
+        let max_lifetime = max_lifetime
+            .as_secs()
+            .saturating_add(u64::from(max_lifetime.subsec_nanos() > 0));
+        let max_lifetime = i64::try_from(max_lifetime).unwrap_or(i64::MAX);
+        let expires = seconds(self.exp)?;
+        // A date beyond the calendar is malformed, not merely long-lived.
+        OffsetDateTime::from_unix_timestamp(expires).map_err(|_| TokenError::Malformed)?;
+        if expires.saturating_sub(self.iat) > max_lifetime {
+            return Err(TokenError::TooLongLived);
         }
         Ok(())
     }

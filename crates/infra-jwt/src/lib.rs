@@ -13,6 +13,6 @@ mod issuer;
 mod keys;
 mod secrets;
 
-pub use issuer::{ACCESS_TOKEN_TYPE, DEFAULT_LEEWAY, JwtTokenIssuer};
+pub use issuer::{ACCESS_TOKEN_TYPE, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, JwtTokenIssuer};
 pub use keys::{JwtKeyError, MIN_HS256_SECRET_LEN, VerificationKey};
 pub use secrets::RandomSecretGenerator;

@@ -101,7 +101,10 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
         .map_err(|error| format!("migrating the database: {error}"))?;
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let issuer = token_issuer(config, validated, Arc::clone(&clock))?;
+    // A token claiming a longer life than we issue was not issued by us as configured.
+    let issuer = token_issuer(config, validated, Arc::clone(&clock))?.with_max_lifetime(
+        std::time::Duration::from_secs(config.access_token_lifetime.into()),
+    );
     let jwks = issuer.jwks();
     let mut argon2 = Argon2Config {
         memory_kib: config.argon2_memory_kib,
@@ -125,6 +128,7 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
     let settings = Settings {
         access_token_lifetime: time::Duration::seconds(i64::from(config.access_token_lifetime)),
         refresh_token_lifetime: time::Duration::seconds(i64::from(config.refresh_token_lifetime)),
+        session_max_lifetime: time::Duration::seconds(i64::from(config.session_max_lifetime)),
         password_policy: PasswordPolicy {
             min_score: config.password_min_score,
             ..PasswordPolicy::default()

@@ -110,6 +110,9 @@ pub struct Config {
     /// Refresh token lifetime (renewed at each refresh), in seconds.
     #[arg(long, env = "REFRESH_TOKEN_LIFETIME", default_value_t = 604_800)]
     pub refresh_token_lifetime: u32,
+    /// How long a session lasts from its login, however often it is refreshed, in seconds.
+    #[arg(long, env = "SESSION_MAX_LIFETIME", default_value_t = 2_592_000)]
+    pub session_max_lifetime: u32,
     /// Requests one address may make at once to the login, sign-up, refresh and logout
     /// endpoints (0 turns the limit off).
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100)]
@@ -218,6 +221,9 @@ impl Config {
                 "ACCESS_TOKEN_LIFETIME must be positive and shorter than REFRESH_TOKEN_LIFETIME"
                     .to_owned(),
             );
+        }
+        if self.session_max_lifetime < self.access_token_lifetime {
+            problems.push("SESSION_MAX_LIFETIME must be at least ACCESS_TOKEN_LIFETIME".to_owned());
         }
         if !(0.0..=1_000_000.0).contains(&self.rate_limit_per_second) {
             problems.push("RATE_LIMIT_PER_SECOND: must be between 0 and 1000000".to_owned());

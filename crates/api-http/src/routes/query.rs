@@ -18,6 +18,7 @@ const ROLE_MESSAGE: &str = "Select a valid choice: \"admin\" or \"user\".";
 const ORDERING_MESSAGE: &str =
     "Select a valid ordering: date_joined, -date_joined, email or -email.";
 const SEARCH_MESSAGE: &str = "Ensure this field has no more than 254 characters.";
+const SEARCH_CONTROL_MESSAGE: &str = "Control characters are not allowed.";
 const BOOLEAN_MESSAGE: &str = "Enter true or false.";
 const USER_ID_MESSAGE: &str = "Enter a valid user id.";
 const ACTION_MESSAGE: &str = "Select a valid audit action.";
@@ -77,6 +78,10 @@ pub(crate) fn user_query(raw: RawUserQuery<'_>) -> Result<UserQuery, Problem> {
         Ok(term) => Some(term),
         Err(SearchTermError::TooLong) => {
             errors.add("search", SEARCH_MESSAGE);
+            None
+        }
+        Err(SearchTermError::ControlCharacter) => {
+            errors.add("search", SEARCH_CONTROL_MESSAGE);
             None
         }
         // `given` has already set blank terms aside.
@@ -348,6 +353,22 @@ mod tests {
         assert_eq!(errors["is_active"], [BOOLEAN_MESSAGE]);
         assert_eq!(errors["ordering"], [ORDERING_MESSAGE]);
         assert_eq!(errors["search"], [SEARCH_MESSAGE]);
+    }
+
+    #[test]
+    fn a_search_with_a_control_character_is_refused() {
+        for search in ["ada\0", "ada\nlovelace"] {
+            let problem = user_query(RawUserQuery {
+                search: Some(search),
+                ..RawUserQuery::default()
+            })
+            .unwrap_err();
+            assert_eq!(problem.status(), StatusCode::BAD_REQUEST);
+            assert_eq!(
+                problem.details().errors.unwrap()["search"],
+                [SEARCH_CONTROL_MESSAGE]
+            );
+        }
     }
 
     #[test]

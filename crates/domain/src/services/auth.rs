@@ -222,18 +222,22 @@ impl AuthService {
     pub async fn log_in(&self, input: LogIn, client: &ClientInfo) -> Result<SignedIn, LogInError> {
         let ports = &self.core.ports;
         let now = ports.clock.now();
-        let user = match Email::parse(&input.email) {
-            Ok(email) => ports.users.find_by_email(&email).await?,
-            Err(_) => None,
+        let email = Email::parse(&input.email).ok();
+        let user = match &email {
+            Some(email) => ports.users.find_by_email(email).await?,
+            None => None,
         };
         let Some(user) = user else {
             ports.hasher.verify_dummy(&input.password).await?;
-            let event = AuditEvent::new(AuditAction::LoginFailed, now, client)
-                .with("reason", "unknown_email")
-                .with(
-                    "email",
-                    input.email.trim().chars().take(254).collect::<String>(),
-                );
+            let failed = AuditEvent::new(AuditAction::LoginFailed, now, client);
+            // Only an address is kept: what people type into the email field when it is not
+            // one is often their password.
+            let event = match email {
+                Some(email) => failed
+                    .with("reason", "unknown_email")
+                    .with("email", email.as_str()),
+                None => failed.with("reason", "invalid_email"),
+            };
             ports.audit.record(&event).await?;
             return Err(LogInError::InvalidCredentials);
         };
@@ -383,7 +387,10 @@ impl AuthService {
         if session.revoked_at.is_some() {
             return Err(RefreshError::Revoked);
         }
-        if session.expires_at <= now {
+        // The second test ends sessions that reached their absolute end, whatever expiry they
+        // were stored with.
+        let expires_at = self.core.settings.session_expiry(session.created_at, now);
+        if session.expires_at <= now || expires_at <= now {
             return Err(RefreshError::Expired);
         }
         if !found.user.is_active() {
@@ -391,7 +398,6 @@ impl AuthService {
         }
 
         let replacement = ports.secrets.generate();
-        let expires_at = now + self.core.settings.refresh_token_lifetime;
         let rotated = ports
             .sessions
             .rotate(
@@ -676,10 +682,20 @@ mod tests {
             .expect_verify_dummy()
             .times(1)
             .returning(|_| Ok(()));
-        mocks.audit.expect_record().times(1).returning(|_| Ok(()));
-        let error =
-            block_on(service(mocks).log_in(log_in_input("not an email", STRONG), &client()))
-                .unwrap_err();
+        mocks
+            .audit
+            .expect_record()
+            .withf(|event| {
+                event.action == AuditAction::LoginFailed
+                    && event.details["reason"] == "invalid_email"
+                    && !event.details.contains_key("email")
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let error = block_on(
+            service(mocks).log_in(log_in_input("correct horse\0battery", STRONG), &client()),
+        )
+        .unwrap_err();
         assert!(matches!(error, LogInError::InvalidCredentials));
     }
 
@@ -1120,6 +1136,44 @@ mod tests {
     fn refresh_of_an_expired_session_fails() {
         let expired = found(true, |session| session.expires_at = now(), true);
         let error = refresh_with(Some(expired), |_| {}).unwrap_err();
+        assert!(matches!(error, RefreshError::Expired));
+    }
+
+    #[test]
+    fn refresh_never_extends_a_session_past_its_absolute_end() {
+        // Opened 29 days ago: the renewed secret ends with the session, in a day, not in seven.
+        let old = found(
+            true,
+            |session| session.created_at = now() - Duration::days(29),
+            true,
+        );
+        let session_id = old.session.id;
+        let pair = refresh_with(Some(old), |mocks| {
+            mocks
+                .sessions
+                .expect_rotate()
+                .withf(move |id, _, _, _, expires_at| {
+                    *id == session_id && *expires_at == now() + Duration::days(1)
+                })
+                .times(1)
+                .returning(|_, _, _, _, _| Ok(true));
+        })
+        .unwrap();
+        assert_eq!(pair.refresh_expires_at, now() + Duration::days(1));
+    }
+
+    #[test]
+    fn refresh_of_a_session_at_its_absolute_end_fails_whatever_its_secret_expiry() {
+        // Its stored expiry is still ahead (as for a session stored before the limit existed).
+        let ended = found(
+            true,
+            |session| session.created_at = now() - Duration::days(30),
+            true,
+        );
+        let error = refresh_with(Some(ended), |mocks| {
+            mocks.sessions.expect_rotate().never();
+        })
+        .unwrap_err();
         assert!(matches!(error, RefreshError::Expired));
     }
 

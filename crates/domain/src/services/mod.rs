@@ -99,6 +99,9 @@ pub struct Settings {
     pub access_token_lifetime: Duration,
     /// How long a refresh secret lives unused (default 7 days); each rotation renews it.
     pub refresh_token_lifetime: Duration,
+    /// How long a session lasts from its login, however often it is refreshed (default 30
+    /// days): a stolen refresh token kept alive by rotation dies then too.
+    pub session_max_lifetime: Duration,
     /// Login lockout.
     pub lockout: LockoutPolicy,
     /// Rules for new passwords.
@@ -110,9 +113,33 @@ impl Default for Settings {
         Self {
             access_token_lifetime: Duration::minutes(15),
             refresh_token_lifetime: Duration::days(7),
+            session_max_lifetime: Duration::days(30),
             lockout: LockoutPolicy::default(),
             password_policy: PasswordPolicy::default(),
         }
+    }
+}
+
+impl Settings {
+    /// When the refresh secret of a session opened at `created_at` and renewed at `now` stops
+    /// working: a refresh lifetime after `now`, but never past the session's absolute end.
+    ///
+    /// ```
+    /// use domain::Settings;
+    /// use time::{Duration, OffsetDateTime};
+    ///
+    /// let settings = Settings::default();
+    /// let opened = OffsetDateTime::UNIX_EPOCH;
+    /// assert_eq!(settings.session_expiry(opened, opened), opened + Duration::days(7));
+    /// let late = opened + Duration::days(28);
+    /// assert_eq!(settings.session_expiry(opened, late), opened + Duration::days(30));
+    /// ```
+    pub fn session_expiry(
+        &self,
+        created_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> OffsetDateTime {
+        (now + self.refresh_token_lifetime).min(created_at + self.session_max_lifetime)
     }
 }
 
@@ -143,7 +170,7 @@ impl Core {
             user.id(),
             self.ports.secrets.hash(&secret),
             now,
-            self.settings.refresh_token_lifetime,
+            self.settings.session_expiry(now, now) - now,
             client,
         );
         (session, secret)

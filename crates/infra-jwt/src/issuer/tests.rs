@@ -581,6 +581,53 @@ fn a_token_before_its_nbf_is_not_yet_valid() {
     );
 }
 
+#[test]
+fn a_token_issued_in_the_future_is_not_yet_valid_whatever_its_nbf() {
+    let issuer = hs256();
+    let (header, mut payload) = header_and_payload(&issuer, &fresh_claims());
+    payload["iat"] = Value::from(NOW + 3600);
+    assert_eq!(
+        issuer.verify(&sign_hs256(&header, &payload, SECRET)),
+        Err(TokenError::NotYetValid)
+    );
+}
+
+#[test]
+fn a_token_living_longer_than_the_configured_lifetime_is_refused() {
+    // Ten years ahead, signed with our own key: accepted by the signature, refused by its
+    // lifetime.
+    let issuer = hs256();
+    let decade = claims_at(now(), TimeDuration::days(3650));
+    assert_eq!(
+        issuer.verify(&issue(&issuer, &decade)),
+        Err(TokenError::TooLongLived)
+    );
+
+    // The default admits an hour; a configured lifetime admits exactly itself, rounded up to
+    // the second, and no more.
+    let hour = claims_at(now(), TimeDuration::hours(1));
+    assert_eq!(issuer.verify(&issue(&issuer, &hour)), Ok(hour.clone()));
+    let fifteen_minutes = hs256().with_max_lifetime(Duration::from_mins(15));
+    let fresh = fresh_claims();
+    assert_eq!(
+        fifteen_minutes.verify(&issue(&issuer, &fresh)),
+        Ok(fresh.clone())
+    );
+    assert_eq!(
+        fifteen_minutes.verify(&issue(&issuer, &hour)),
+        Err(TokenError::TooLongLived)
+    );
+    let fractional = hs256().with_max_lifetime(Duration::from_millis(899_500));
+    assert_eq!(fractional.verify(&issue(&issuer, &fresh)), Ok(fresh));
+
+    // An expired token is reported as expired, however long it lived.
+    let old = claims_at(now() - TimeDuration::days(400), TimeDuration::days(365));
+    assert_eq!(
+        issuer.verify(&issue(&issuer, &old)),
+        Err(TokenError::Expired)
+    );
+}
+
 // Malformed tokens.
 
 #[test]

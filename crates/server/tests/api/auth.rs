@@ -1,6 +1,6 @@
 //! `/api/auth/`: sign-up, login, lockout, refresh rotation and reuse, logout.
 
-use crate::helpers::{Backend, PASSWORD, on_both_backends, problem, spawn_app};
+use crate::helpers::{Backend, PASSWORD, on_both_backends, problem, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -15,6 +15,7 @@ on_both_backends!(
     login_locks_the_account_after_five_failures_with_429_and_retry_after,
     refresh_rotates_and_a_reused_token_revokes_the_whole_session,
     refresh_and_access_tokens_are_not_interchangeable,
+    refreshing_never_keeps_a_session_past_its_maximum_lifetime,
     logout_revokes_the_session_and_its_access_token_at_once,
     logout_with_an_unknown_token_is_401,
     logout_all_revokes_every_session_of_the_caller,
@@ -193,6 +194,35 @@ async fn login_locks_the_account_after_five_failures_with_429_and_retry_after(ba
     let locked = app.login("ada@example.com", PASSWORD).await;
     assert!(locked.headers().contains_key("retry-after"));
     problem(locked, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+async fn refreshing_never_keeps_a_session_past_its_maximum_lifetime(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            "--access-token-lifetime",
+            "1",
+            "--session-max-lifetime",
+            "2",
+        ],
+    )
+    .await;
+    let mut refresh = app.signup("ada@example.com", "Ada").await.refresh;
+    // Refreshed in time, the session lives on; its refresh token expires with the session.
+    let response = app
+        .post("/api/auth/token/refresh/", &json!({"refresh": refresh}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    refresh = body["refresh"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
+    let ended = problem(
+        app.post("/api/auth/token/refresh/", &json!({"refresh": refresh}))
+            .await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(ended["type"], "/problems/token-expired");
 }
 
 async fn refresh_rotates_and_a_reused_token_revokes_the_whole_session(backend: Backend) {

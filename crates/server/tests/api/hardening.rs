@@ -10,6 +10,7 @@ on_both_backends!(
     a_missing_field_is_named_in_the_errors,
     a_one_megabyte_body_is_413,
     sql_looking_and_unicode_input_is_stored_verbatim,
+    nul_characters_are_refused_and_non_addresses_never_reach_the_audit_log,
     paths_without_the_trailing_slash_are_served_the_same,
     unknown_paths_and_methods_are_problems,
     a_foreign_host_header_is_400,
@@ -120,6 +121,47 @@ async fn sql_looking_and_unicode_input_is_stored_verbatim(backend: Backend) {
         .await;
     problem(nul, StatusCode::BAD_REQUEST).await;
     app.login_ok("bobby@example.com", PASSWORD).await;
+}
+
+async fn nul_characters_are_refused_and_non_addresses_never_reach_the_audit_log(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    // PostgreSQL refuses a NUL in text and in JSON: none may get that far.
+    for email in ["ada\u{0}@example.com", PASSWORD] {
+        let failed = app.login(email, PASSWORD).await;
+        problem(failed, StatusCode::UNAUTHORIZED).await;
+    }
+    let signup = app
+        .post(
+            "/api/auth/signup/",
+            &json!({"email": "ada@example.com", "password": PASSWORD, "full_name": "Ada\u{0}"}),
+        )
+        .await;
+    let body = problem(signup, StatusCode::BAD_REQUEST).await;
+    assert!(body["errors"]["full_name"].is_array(), "{body}");
+    let search = app
+        .get("/api/admin/users/?search=ada%00", &admin.access)
+        .await;
+    let body = problem(search, StatusCode::BAD_REQUEST).await;
+    assert!(body["errors"]["search"].is_array(), "{body}");
+
+    // Both failed logins are in the trail, and neither the NUL nor the password typed into
+    // the email field is.
+    let trail: Value = app
+        .get("/api/admin/audit/?action=login_failed", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let failures = trail["results"].as_array().unwrap();
+    assert_eq!(failures.len(), 2, "{trail}");
+    for failure in failures {
+        assert_eq!(
+            failure["details"],
+            json!({"reason": "invalid_email"}),
+            "{trail}"
+        );
+    }
 }
 
 async fn paths_without_the_trailing_slash_are_served_the_same(backend: Backend) {

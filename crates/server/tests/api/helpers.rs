@@ -11,6 +11,9 @@ use std::path::PathBuf;
 pub(crate) const PASSWORD: &str = "vivid-otter-cabinet-91";
 pub(crate) const ADMIN_EMAIL: &str = "admin@example.com";
 
+/// The HS256 key every test server signs with.
+pub(crate) const SECRET_KEY: &str = "test-secret-key-that-is-long-enough-for-hs256";
+
 /// A throwaway Ed25519 key for the JWKS test (generated with `openssl genpkey -algorithm ed25519`).
 pub(crate) const TEST_ED25519_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINmqTa1/7J+hGWvAT/pA1Ams5Y/ycxxQz8rW0O8bDuQ5\n-----END PRIVATE KEY-----\n";
 
@@ -133,7 +136,7 @@ fn args(database_url: &str, extra: &[&str]) -> Vec<String> {
         "--bind",
         "127.0.0.1:0",
         "--secret-key",
-        "test-secret-key-that-is-long-enough-for-hs256",
+        SECRET_KEY,
         "--allowed-hosts",
         "127.0.0.1,localhost",
         // Real argon2id, with a lighter cost than production so the suite stays quick.

@@ -1,11 +1,18 @@
 //! `/api/users/`: the signed-in user's profile, password and sessions.
 
 use crate::helpers::{Backend, PASSWORD, on_both_backends, problem, spawn_app};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::{AccessClaims, Clock, Role, SessionId, TokenIssuer as _, UserId};
+use infra_jwt::JwtTokenIssuer;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
 
 on_both_backends!(
     me_requires_a_valid_bearer_token,
+    a_token_signed_with_our_key_but_too_long_lived_or_issued_later_is_refused,
     me_returns_the_callers_account,
     put_me_replaces_name_and_email_and_ignores_role_and_is_active,
     patch_me_changes_one_field_and_refuses_a_taken_email,
@@ -43,6 +50,72 @@ async fn me_requires_a_valid_bearer_token(backend: Backend) {
     forged.push(if last == 'A' { 'B' } else { 'A' });
     problem(
         app.get("/api/users/me/", &forged).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A token for the same user and session as `access`, signed with the test server's own key,
+/// issued at `issued_at` and living `lifetime`: what a leaked key could mint.
+fn resigned(access: &str, issued_at: OffsetDateTime, lifetime: Duration) -> String {
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let field = |name: &str| claims[name].as_str().unwrap().to_owned();
+    let issuer = JwtTokenIssuer::hs256(
+        crate::helpers::SECRET_KEY.as_bytes(),
+        field("iss"),
+        field("aud"),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let token = issuer
+        .issue(&AccessClaims {
+            user_id: UserId::parse(&field("sub")).unwrap(),
+            session_id: SessionId::parse(&field("sid")).unwrap(),
+            role: Role::User,
+            issued_at,
+            expires_at: issued_at + lifetime,
+            token_id: uuid::Uuid::new_v4(),
+        })
+        .unwrap();
+    token.expose().to_owned()
+}
+
+async fn a_token_signed_with_our_key_but_too_long_lived_or_issued_later_is_refused(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let tokens = app.signup("ada@example.com", "Ada").await;
+    let now = OffsetDateTime::now_utc();
+    // The server issues tokens for ACCESS_TOKEN_LIFETIME (15 minutes by default): the same
+    // key and claims with that lifetime pass, which shows the refusals below are the lifetime's.
+    let as_issued = resigned(&tokens.access, now, Duration::minutes(15));
+    assert_eq!(app.me_status(&as_issued).await, StatusCode::OK);
+    let decade = resigned(&tokens.access, now, Duration::days(3650));
+    let body = problem(
+        app.get("/api/users/me/", &decade).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("lifetime"),
+        "{body}"
+    );
+    let later = resigned(
+        &tokens.access,
+        now + Duration::hours(1),
+        Duration::minutes(15),
+    );
+    problem(
+        app.get("/api/users/me/", &later).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
