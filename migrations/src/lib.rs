@@ -18,6 +18,8 @@
 /// Re-exported so that callers can run [`Migrator`] (`up`, `down`, `status`…) without
 /// depending on `sea-orm-migration` themselves.
 pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::{ConnectionTrait, DbErr, SchemaManager};
+use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{MigrationTrait, async_trait};
 
 mod m20250101_000001_create_users;
@@ -46,4 +48,26 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000008_retire_secrets_on_rotation::Migration),
         ]
     }
+}
+
+/// Runs `postgres` or `sqlite`, whichever is the dialect of the database `manager` works on,
+/// for the migrations whose triggers differ between the two; `migration` names the one that
+/// asks, in the error for any other backend.
+async fn run_script(
+    manager: &SchemaManager<'_>,
+    migration: &str,
+    postgres: &str,
+    sqlite: &str,
+) -> Result<(), DbErr> {
+    let script = match manager.get_database_backend() {
+        DbBackend::Postgres => postgres,
+        DbBackend::Sqlite => sqlite,
+        other => {
+            return Err(DbErr::Migration(format!(
+                "{migration}: unsupported backend {other:?}"
+            )));
+        }
+    };
+    manager.get_connection().execute_unprepared(script).await?;
+    Ok(())
 }

@@ -16,8 +16,8 @@
 //! the same order (the order of their keys), so two concurrent changes in opposite directions
 //! cannot deadlock.
 
+use crate::run_script;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -134,18 +134,11 @@ DROP TABLE IF EXISTS user_counts;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let script = match manager.get_database_backend() {
-            DbBackend::Postgres => POSTGRES_UP,
-            DbBackend::Sqlite => SQLITE_UP,
-            other => {
-                return Err(DbErr::Migration(format!(
-                    "user_counts: unsupported backend {other:?}"
-                )));
-            }
-        };
-        let connection = manager.get_connection();
-        connection.execute_unprepared(CREATE_COUNTS).await?;
-        connection.execute_unprepared(script).await?;
+        manager
+            .get_connection()
+            .execute_unprepared(CREATE_COUNTS)
+            .await?;
+        run_script(manager, "user_counts", POSTGRES_UP, SQLITE_UP).await?;
         // A listing filtered by role in the default order (newest first) reads only the
         // rows it returns, and "is there an admin yet?" at start-up is one index probe, not a
         // scan of every account.
@@ -171,12 +164,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let script = match manager.get_database_backend() {
-            DbBackend::Postgres => POSTGRES_DOWN,
-            _ => SQLITE_DOWN,
-        };
-        manager.get_connection().execute_unprepared(script).await?;
-        Ok(())
+        run_script(manager, "user_counts", POSTGRES_DOWN, SQLITE_DOWN).await
     }
 
     fn use_transaction(&self) -> Option<bool> {

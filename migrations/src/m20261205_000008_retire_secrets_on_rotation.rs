@@ -8,8 +8,8 @@
 //! PostgreSQL the trigger makes refreshes about a fifth faster
 //! (`docs/decisions/0005-retired-secrets-by-trigger.md`).
 
+use crate::run_script;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -48,26 +48,17 @@ const SQLITE_DOWN: &str = "DROP TRIGGER IF EXISTS sessions_retire_secret;";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let script = match manager.get_database_backend() {
-            DbBackend::Postgres => POSTGRES_UP,
-            DbBackend::Sqlite => SQLITE_UP,
-            other => {
-                return Err(DbErr::Migration(format!(
-                    "sessions_retire_secret: unsupported backend {other:?}"
-                )));
-            }
-        };
-        manager.get_connection().execute_unprepared(script).await?;
-        Ok(())
+        run_script(manager, "sessions_retire_secret", POSTGRES_UP, SQLITE_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let script = match manager.get_database_backend() {
-            DbBackend::Postgres => POSTGRES_DOWN,
-            _ => SQLITE_DOWN,
-        };
-        manager.get_connection().execute_unprepared(script).await?;
-        Ok(())
+        run_script(
+            manager,
+            "sessions_retire_secret",
+            POSTGRES_DOWN,
+            SQLITE_DOWN,
+        )
+        .await
     }
 
     fn use_transaction(&self) -> Option<bool> {
