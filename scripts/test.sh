@@ -8,7 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step's time is printed when it ends, so a slow stage shows in any CI log.
+current=
+started=$SECONDS
+lap() { [ -z "$current" ] || printf '    (%s: %d s)\n' "$current" $((SECONDS - started)); }
+step() {
+  lap
+  current=$*
+  started=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
+trap 'lap; printf "    (whole test command: %d s)\n" "$SECONDS"' EXIT
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -22,23 +32,26 @@ if cargo tree -p domain -e normal --prefix none | grep -E '^(tokio|sea-orm|sqlx|
   exit 1
 fi
 
-step "the embedding example"
-cargo run --quiet --locked -p domain --example embed
-
-step "doc tests"
-cargo test --workspace --doc --locked
-
-step "unit and integration tests"
+# Every build below uses one package set and feature set (the whole workspace, all features),
+# so cargo resolves dependency features once and each stage reuses what the one before built.
+step "unit and integration tests (builds the library, test, example and server binaries)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --all-features --locked --no-fail-fast
 else
   cargo test --workspace --all-features --locked --no-fail-fast
 fi
 
-step "the server binary the end-to-end tests drive"
-# Same package set as the tests above, so the features unify the same way and nothing rebuilds.
-cargo build --locked --workspace --bins
+step "doc tests"
+cargo test --workspace --all-features --locked --doc
+
+step "the embedding example"
+# `cargo run -p domain` would resolve features for the domain alone and rebuild its
+# dependencies; the binary the tests above built is the same program.
+cargo test --workspace --all-features --locked --no-run --quiet
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+"$target_dir/debug/examples/embed"
+
+# The server binary the end-to-end tests drive is the one the black-box tests ran.
 export SERVER_BIN="$target_dir/debug/server"
 
 step "docker-compose.yml and the Dockerfile agree with that binary"
