@@ -3,6 +3,7 @@
 
 use crate::problem::Problem;
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
@@ -28,11 +29,91 @@ where
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
+        let headers = request.headers();
+        if !is_json(headers) {
+            return Err(Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        }
+        // A compressed body would be read as garbage JSON; say what is wrong instead.
+        let encoded = headers
+            .get_all(header::CONTENT_ENCODING)
+            .iter()
+            .any(|coding| !coding.as_bytes().eq_ignore_ascii_case(b"identity"));
+        if encoded {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-content-encoding",
+                "Unsupported content encoding",
+                "Request bodies are accepted uncompressed only (no Content-Encoding).",
+            ));
+        }
+        let body =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => {
+                        Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+                    }
+                    status => Problem::new(
+                        status,
+                        "invalid-body",
+                        "Invalid body",
+                        rejection.body_text(),
+                    ),
+                })?;
+        // serde reads a struct from an array as well (`[null, null]` would be an empty update);
+        // every body of this API is an object.
+        if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "Invalid JSON body",
+                "The body must be a JSON object.",
+            ));
+        }
+        match axum::Json::<T>::from_bytes(&body) {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_problem(&rejection)),
         }
     }
+}
+
+/// `application/json` or `application/<anything>+json`, as `axum::Json` accepts.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
+}
+
+/// serde words some errors with our Rust type names (`expected struct SignUpRequest`), which
+/// mean nothing to a client.
+fn without_type_names(message: &str) -> String {
+    let mut message = message.to_owned();
+    for (named, plain) in [
+        ("expected struct ", "expected an object"),
+        ("expected enum ", "expected one of the allowed values"),
+    ] {
+        while let Some(start) = message.find(named) {
+            let name = start + named.len();
+            let end = message[name..]
+                .find(|c: char| !c.is_alphanumeric() && c != '_')
+                .map_or(message.len(), |length| name + length);
+            message.replace_range(start..end, plain);
+        }
+    }
+    message
 }
 
 fn json_problem(rejection: &JsonRejection) -> Problem {
@@ -41,7 +122,7 @@ fn json_problem(rejection: &JsonRejection) -> Problem {
             Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
         }
         JsonRejection::JsonDataError(error) => {
-            let message = error.body_text();
+            let message = without_type_names(&error.body_text());
             if let Some(field) = quoted_field(&message, "missing field `") {
                 Problem::field(field, "This field is required.")
             } else {
@@ -189,6 +270,19 @@ pub(crate) fn client_ip(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAd
 mod tests {
     use super::*;
     use axum::http::Request;
+
+    #[test]
+    fn errors_name_json_shapes_not_rust_types() {
+        assert_eq!(
+            without_type_names("invalid type: sequence, expected struct PatchMeRequest at line 1"),
+            "invalid type: sequence, expected an object at line 1"
+        );
+        assert_eq!(
+            without_type_names("role: expected enum RoleName"),
+            "role: expected one of the allowed values"
+        );
+        assert_eq!(without_type_names("expected a string"), "expected a string");
+    }
 
     fn parts(peer: &str, forwarded: Option<&str>) -> Parts {
         let mut builder = Request::builder().uri("/");

@@ -163,9 +163,15 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
     response
 }
 
-/// Rejects a `Host` outside `ALLOWED_HOSTS` with a 400, as Django does: links the API builds
-/// (pagination) echo the host, so it must be one we own.
+/// Rejects a `Host` outside `ALLOWED_HOSTS`, malformed or sent twice with a 400, as Django and
+/// RFC 9112 do: links the API builds (pagination) echo the host, so it must be one we own.
 async fn allowed_hosts(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let single = request
+        .headers()
+        .get_all(header::HOST)
+        .iter()
+        .nth(1)
+        .is_none();
     let host = request
         .headers()
         .get(header::HOST)
@@ -177,12 +183,12 @@ async fn allowed_hosts(State(state): State<AppState>, request: Request, next: Ne
                 .map(axum::http::uri::Authority::as_str)
         });
     match host {
-        Some(host) if state.http.allowed_hosts.allows(host) => next.run(request).await,
+        Some(host) if single && state.http.allowed_hosts.allows(host) => next.run(request).await,
         _ => Problem::new(
             StatusCode::BAD_REQUEST,
             "invalid-host",
             "Invalid host",
-            "The Host header names a host this service does not serve.",
+            "The Host header is missing, repeated, malformed or names a host this service does not serve.",
         )
         .into_response(),
     }

@@ -10,9 +10,11 @@ mod layers;
 mod problem;
 mod rate_limit;
 mod routes;
+mod serve;
 mod state;
 
 pub use problem::{PROBLEM_JSON, Problem, ProblemDetails};
+pub use serve::{ConnectionLimits, serve};
 pub use state::{AllowedHosts, AppState, AppStateInner, HttpConfig, RateLimit, Readiness};
 
 use axum::Router;
@@ -73,8 +75,9 @@ pub fn openapi() -> OpenApiDocument {
 }
 
 /// The whole application as a tower service: routes, Swagger UI, the SPA, and every layer.
-/// Serve it with `axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>` so
-/// client addresses are known.
+/// [`serve`] serves it with the connection limits; another server must insert
+/// `ConnectInfo<SocketAddr>` into each request (as axum's
+/// `into_make_service_with_connect_info` does) so client addresses are known.
 pub fn app(
     state: AppState,
 ) -> impl tower::Service<

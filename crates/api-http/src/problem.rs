@@ -187,6 +187,18 @@ impl Problem {
         problem
     }
 
+    /// 429 for an account locked by wrong passwords, with the lock's remaining seconds
+    /// (rounded up) in `Retry-After`.
+    fn account_locked(retry_after: time::Duration) -> Self {
+        let seconds = u64::try_from(retry_after.whole_seconds()).unwrap_or(0)
+            + u64::from(retry_after.subsec_nanoseconds() > 0);
+        Self::too_many(
+            "account-locked",
+            format!("Too many wrong passwords for this account. Try again in {seconds} seconds."),
+            seconds,
+        )
+    }
+
     /// The response status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -269,15 +281,7 @@ impl From<LogInError> for Problem {
                 "invalid-credentials",
                 "No active account found with the given credentials.",
             ),
-            LogInError::Locked { retry_after } => {
-                let seconds = u64::try_from(retry_after.whole_seconds()).unwrap_or(0)
-                    + u64::from(retry_after.subsec_nanoseconds() > 0);
-                Self::too_many(
-                    "account-locked",
-                    format!("Too many failed login attempts. Try again in {seconds} seconds."),
-                    seconds,
-                )
-            }
+            LogInError::Locked { retry_after } => Self::account_locked(retry_after),
             LogInError::Deactivated => Self::new(
                 StatusCode::FORBIDDEN,
                 "account-disabled",
@@ -356,6 +360,7 @@ impl From<ChangePasswordError> for Problem {
     fn from(error: ChangePasswordError) -> Self {
         match error {
             ChangePasswordError::Invalid(errors) => Self::validation(&errors),
+            ChangePasswordError::Locked { retry_after } => Self::account_locked(retry_after),
             ChangePasswordError::Unexpected(error) => error.into(),
         }
     }

@@ -1,6 +1,7 @@
 //! What every handler can reach: the domain services, the readiness probe, and the HTTP
 //! settings the server read from its configuration.
 
+use crate::serve::ConnectionLimits;
 use async_trait::async_trait;
 use domain::{AccountService, AdminService, AuthService};
 use ipnet::IpNet;
@@ -43,8 +44,12 @@ impl AllowedHosts {
         Self(vec!["*".to_owned()])
     }
 
-    /// Whether a `Host` header value (with or without a port) is allowed.
+    /// Whether a `Host` header value (with or without a port) is allowed. A malformed value
+    /// never is, not even with `*`: the API echoes the host in the links it builds.
     pub fn allows(&self, host_header: &str) -> bool {
+        if !well_formed(host_header) {
+            return false;
+        }
         let host = strip_port(host_header).to_ascii_lowercase();
         let host = host.trim_end_matches('.');
         self.0.iter().any(|allowed| {
@@ -55,6 +60,27 @@ impl AllowedHosts {
                     .is_some_and(|domain| host == domain || host.ends_with(allowed.as_str()))
         })
     }
+}
+
+/// Whether `value` is `host[:port]` as RFC 9112 asks of a `Host` header: a name of DNS
+/// characters, an IPv4 address or a bracketed IPv6 one, and an optional numeric port.
+fn well_formed(value: &str) -> bool {
+    let (host_ok, rest) = if let Some(bracketed) = value.strip_prefix('[') {
+        let Some((address, rest)) = bracketed.split_once(']') else {
+            return false;
+        };
+        (address.parse::<std::net::Ipv6Addr>().is_ok(), rest)
+    } else {
+        let (name, rest) = value.split_at(value.find(':').unwrap_or(value.len()));
+        let characters = |byte: u8| byte.is_ascii_alphanumeric() || b"-._".contains(&byte);
+        let ok = !name.is_empty() && name.len() <= 253 && name.bytes().all(characters);
+        (ok, rest)
+    };
+    let port_ok = match rest.strip_prefix(':') {
+        Some(port) => port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok(),
+        None => rest.is_empty(),
+    };
+    host_ok && port_ok
 }
 
 fn strip_port(host: &str) -> &str {
@@ -101,6 +127,8 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// The built SPA (`web/dist`), served at `/` when set and present.
     pub web_dist: Option<PathBuf>,
+    /// Connection bounds and the header-read timeout of [`crate::serve`].
+    pub connections: ConnectionLimits,
 }
 
 impl Default for HttpConfig {
@@ -112,6 +140,7 @@ impl Default for HttpConfig {
             rate_limit: RateLimit::default(),
             request_timeout: Duration::from_secs(30),
             web_dist: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -173,6 +202,39 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_hosts_are_refused_even_with_a_wildcard() {
+        let any = AllowedHosts::any();
+        for good in [
+            "example.com",
+            "example.com:8000",
+            "127.0.0.1:1",
+            "[::1]",
+            "[::1]:80",
+            "a_b.example",
+        ] {
+            assert!(any.allows(good), "{good}");
+        }
+        for bad in [
+            "",
+            ":80",
+            "evil.com/x?y",
+            "evil.com@good.com",
+            "a b",
+            "example.com:",
+            "example.com:123456",
+            "example.com:65536",
+            "example.com:80:80",
+            "::1",
+            "[::1",
+            "[not-ipv6]:80",
+            "[::1]80",
+            "exämple.com",
+        ] {
+            assert!(!any.allows(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn allowed_hosts_match_as_django_does() {

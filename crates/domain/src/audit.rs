@@ -15,7 +15,8 @@ pub enum AuditAction {
     SignedUp,
     /// A login succeeded.
     LoggedIn,
-    /// A login failed (wrong password, unknown email, deactivated account).
+    /// A password check failed: a login (wrong password, unknown email, deactivated account)
+    /// or the old password of a password change (`reason: wrong_old_password`).
     LoginFailed,
     /// Too many failures locked an account.
     LockedOut,

@@ -109,7 +109,8 @@ pub trait UserRepository: Send + Sync {
         event: &AuditEvent,
     ) -> Result<bool, UnexpectedError>;
 
-    /// Stores the new password `hash`, revokes every session of the user at `at`, inserts
+    /// Stores the new password `hash`, clears the count of consecutive wrong passwords (the
+    /// old one was just proven), revokes every session of the user at `at`, inserts
     /// `replacement` (the caller's session continues under a new id), and records `event`.
     /// One transaction: no token issued before the change survives it.
     ///

@@ -230,6 +230,7 @@ impl UserRepository for SqlUserRepository {
         let transaction = begin_write(&self.connection).await?;
         let updated = users::Entity::update_many()
             .col_expr(users::Column::PasswordHash, Expr::val(hash.as_str()))
+            .col_expr(users::Column::FailedLogins, Expr::val(0))
             .col_expr(users::Column::UpdatedAt, Expr::val(timestamp(backend, at)))
             .filter(users::Column::Id.eq(id.as_uuid()))
             .exec(&transaction)

@@ -2,7 +2,7 @@
 //! services and to the HTTP layer, binds, and serves until stopped. No business rule here.
 
 use crate::config::{Config, Validated};
-use api_http::{AppState, Readiness};
+use api_http::{AppState, ConnectionLimits, Readiness};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -276,6 +276,36 @@ async fn admin_count(database: &DatabaseConnection) -> Result<u64, StartError> {
         .total)
 }
 
+/// Every client connection is a file descriptor. Raises the process's soft limit toward its
+/// hard one as far as `MAX_CONNECTIONS` needs (as Go's runtime does at start), and lowers
+/// `MAX_CONNECTIONS` if even that is not enough, keeping room for the database, the log and the
+/// web app's files: running out of descriptors would stop every client, not just the last.
+fn fit_to_descriptor_limit(limits: &mut ConnectionLimits) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    const RESERVED: u64 = 256;
+    let needed = limits.max_connections as u64 + RESERVED;
+    let limit = getrlimit(Resource::Nofile);
+    let mut available = limit.current.unwrap_or(u64::MAX);
+    if available < needed {
+        let raised = limit.maximum.map_or(needed, |hard| hard.min(needed));
+        let new = Rlimit {
+            current: Some(raised),
+            maximum: limit.maximum,
+        };
+        if raised > available && setrlimit(Resource::Nofile, new).is_ok() {
+            available = raised;
+        }
+    }
+    if available < needed {
+        let fitted = usize::try_from(available.saturating_sub(RESERVED).max(1)).unwrap_or(1);
+        tracing::warn!(
+            "MAX_CONNECTIONS lowered from {} to {fitted}: the process may open only {available} files (ulimit -n)",
+            limits.max_connections
+        );
+        limits.max_connections = fitted;
+    }
+}
+
 /// A bound, ready-to-serve application.
 pub struct Application {
     listener: TcpListener,
@@ -289,7 +319,8 @@ impl Application {
     /// # Errors
     /// A start-up failure, described in one line per problem.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
-        let validated = config.validate().map_err(|problems| problems.join("\n"))?;
+        let mut validated = config.validate().map_err(|problems| problems.join("\n"))?;
+        fit_to_descriptor_limit(&mut validated.http.connections);
         let services = wire(config, &validated).await?;
         bootstrap_admin(config, &services).await?;
         let listener = TcpListener::bind(validated.bind)
@@ -331,15 +362,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let service = api_http::app(self.state);
-        axum::serve(
-            self.listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                SocketAddr,
-            >(service),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        api_http::serve(self.listener, self.state, shutdown).await
     }
 }
 

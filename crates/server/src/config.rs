@@ -4,7 +4,7 @@
 // The doc comments below are the `--help` text, where variable names read better bare.
 #![allow(clippy::doc_markdown)]
 
-use api_http::{AllowedHosts, HttpConfig, RateLimit};
+use api_http::{AllowedHosts, ConnectionLimits, HttpConfig, RateLimit};
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
@@ -147,6 +147,18 @@ pub struct Config {
     /// Seconds a request may take before it gets a 408.
     #[arg(long, env = "REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u32,
+    /// Seconds a client may take to send a request's headers, and to start its next request
+    /// on a kept-alive connection, before the connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u32,
+    /// The most client connections open at once (lowered to fit the process's file
+    /// descriptor limit); further clients wait.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: u32,
+    /// The most client connections open at once from one address, trusted proxies excepted
+    /// (0 turns the limit off); further ones are closed.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    pub max_connections_per_address: u32,
     /// The built web app, served at `/`.
     #[arg(long, env = "WEB_DIST", default_value = "web/dist")]
     pub web_dist: PathBuf,
@@ -228,6 +240,9 @@ impl Config {
         if !(0.0..=1_000_000.0).contains(&self.rate_limit_per_second) {
             problems.push("RATE_LIMIT_PER_SECOND: must be between 0 and 1000000".to_owned());
         }
+        if self.header_read_timeout == 0 || self.max_connections == 0 {
+            problems.push("HEADER_READ_TIMEOUT and MAX_CONNECTIONS must be positive".to_owned());
+        }
         if self.password_min_score > 4 {
             problems.push("PASSWORD_MIN_SCORE: must be 0 to 4".to_owned());
         }
@@ -259,6 +274,11 @@ impl Config {
             },
             request_timeout: Duration::from_secs(u64::from(self.request_timeout.max(1))),
             web_dist: Some(self.web_dist.clone()),
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(u64::from(self.header_read_timeout)),
+                max_connections: self.max_connections as usize,
+                max_per_address: self.max_connections_per_address as usize,
+            },
         };
         Ok(Validated {
             bind,

@@ -225,7 +225,8 @@ export interface paths {
         get?: never;
         /**
          * Change the caller's password. Every token issued before stops working: the other sessions
-         *     are revoked and this one continues with the pair returned here.
+         *     are revoked and this one continues with the pair returned here. A wrong old password
+         *     counts toward the account's lockout as a failed login does.
          */
         put: operations["change_password"];
         post?: never;
@@ -999,7 +1000,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The body is not JSON. */
+            /** @description The body is not JSON, or carries a Content-Encoding. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1136,7 +1137,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The body is not JSON. */
+            /** @description The body is not JSON, or carries a Content-Encoding. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1241,7 +1242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The body is not JSON. */
+            /** @description The body is not JSON, or carries a Content-Encoding. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1319,7 +1320,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The body is not JSON. */
+            /** @description The body is not JSON, or carries a Content-Encoding. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1388,7 +1389,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The body is not JSON. */
+            /** @description The body is not JSON, or carries a Content-Encoding. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1506,9 +1507,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The body is not JSON. */
+            /** @description The body is not JSON, or carries a Content-Encoding. */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many wrong passwords, here or at login: the account is locked; see `Retry-After`. */
+            429: {
+                headers: {
+                    /** @description Seconds until the password is checked again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1613,7 +1625,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The body is not JSON. */
+            /** @description The body is not JSON, or carries a Content-Encoding. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1682,7 +1694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The body is not JSON. */
+            /** @description The body is not JSON, or carries a Content-Encoding. */
             415: {
                 headers: {
                     [name: string]: unknown;

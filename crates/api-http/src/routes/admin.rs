@@ -273,7 +273,7 @@ async fn get_user(
         (status = 403, description = "The caller is not an administrator.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No user has this id.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "It would demote or deactivate the caller's own account.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 async fn update_user(

@@ -95,7 +95,7 @@ pub(crate) fn router(limit: Option<AddressLimit>) -> OpenApiRouter<AppState> {
         (status = 400, description = "Invalid email, weak password or empty name; `errors` lists every problem per field.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "The email is already taken.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than 64 KiB.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this address.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -123,7 +123,7 @@ async fn sign_up(
         (status = 400, description = "A field is missing.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password (one answer for both).", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "The account is deactivated (said only after a correct password).", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts (the account is locked) or too many requests from this address; see `Retry-After`.", body = ProblemDetails, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait."))),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
@@ -148,7 +148,7 @@ async fn log_in(
         (status = 200, description = "A new access token and a new refresh token.", body = TokenPairResponse),
         (status = 400, description = "The `refresh` field is missing.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "The refresh token is unknown, expired, revoked, already used, or its account is deactivated.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this address.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -170,7 +170,7 @@ async fn refresh(
         (status = 204, description = "The session is ended (or already was)."),
         (status = 400, description = "The `refresh` field is missing.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "The refresh token is unknown.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this address.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]

@@ -140,7 +140,7 @@ async fn get_me(
         (status = 400, description = "Invalid or missing fields.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid, expired or revoked access token.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "The email belongs to another account.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 async fn replace_me(
@@ -164,7 +164,7 @@ async fn replace_me(
         (status = 400, description = "Invalid fields.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid, expired or revoked access token.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "The email belongs to another account.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 async fn patch_me(
@@ -182,13 +182,16 @@ async fn patch_me(
 }
 
 /// Change the caller's password. Every token issued before stops working: the other sessions
-/// are revoked and this one continues with the pair returned here.
+/// are revoked and this one continues with the pair returned here. A wrong old password
+/// counts toward the account's lockout as a failed login does.
 #[utoipa::path(put, path = "/api/users/change-password/", tag = tags::ME, security(("bearer" = [])), request_body = ChangePasswordRequest,
     responses(
         (status = 200, description = "The caller's fresh token pair.", body = TokenPairResponse),
         (status = 400, description = "Wrong old password, or a weak or unchanged new one.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid, expired or revoked access token.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords, here or at login: the account is locked; see `Retry-After`.", body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the password is checked again."))),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 async fn change_password(

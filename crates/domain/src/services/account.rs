@@ -6,6 +6,7 @@ use crate::{
     PolicyContext, Ports, Principal, SaveUserError, Session, SessionId, Settings, TokenPair,
     UnexpectedError, User,
 };
+use time::Duration;
 
 /// Input of [`AccountService::update_profile`]: the fields to change, each already valid.
 ///
@@ -62,6 +63,13 @@ pub enum ChangePasswordError {
     /// messages (`old_password`, `new_password`).
     #[error("the password change is invalid: {0}")]
     Invalid(FieldErrors),
+    /// Too many wrong passwords (at login or here) locked the account: try again after
+    /// `retry_after`. Nothing was checked.
+    #[error("too many wrong passwords; retry after {retry_after}")]
+    Locked {
+        /// How long until the password is checked again.
+        retry_after: Duration,
+    },
     /// Infrastructure failed.
     #[error(transparent)]
     Unexpected(#[from] UnexpectedError),
@@ -138,7 +146,8 @@ impl AccountService {
 
     /// Changes the caller's password. Every token issued before the change stops working:
     /// every session of the user is revoked, and the caller's continues under a new id with
-    /// the fresh pair returned here.
+    /// the fresh pair returned here. A wrong old password counts toward the account's lockout
+    /// as a failed login does, and a locked account's old password is not checked at all.
     ///
     /// # Errors
     /// See [`ChangePasswordError`].
@@ -150,12 +159,22 @@ impl AccountService {
     ) -> Result<TokenPair, ChangePasswordError> {
         let ports = &self.core.ports;
         let user = &principal.user;
+        let now = ports.clock.now();
+        if let Some(retry_after) = user.lock_remaining(now) {
+            return Err(ChangePasswordError::Locked { retry_after });
+        }
         let mut errors = FieldErrors::default();
         if !ports
             .hasher
             .verify(&input.old_password, user.password_hash())
             .await?
         {
+            let locked = (self.core)
+                .count_wrong_password(user, "wrong_old_password", now, client)
+                .await?;
+            if let Some(retry_after) = locked {
+                return Err(ChangePasswordError::Locked { retry_after });
+            }
             errors.add("old_password", "Your old password was entered incorrectly.");
         }
         if input.new_password.expose() == input.old_password.expose() {
@@ -181,7 +200,6 @@ impl AccountService {
         errors.into_result().map_err(ChangePasswordError::Invalid)?;
 
         let hash = ports.hasher.hash(&input.new_password).await?;
-        let now = ports.clock.now();
         let (replacement, refresh) =
             self.core
                 .open_session(user, now, principal.session.client.clone());
@@ -342,6 +360,16 @@ mod tests {
         let mut mocks = Mocks::new();
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
         mocks.hasher.expect_hash().never();
+        mocks
+            .users
+            .expect_record_failed_login()
+            .withf(|_, event| {
+                event.action == AuditAction::LoginFailed
+                    && event.details.get("reason").map(String::as_str) == Some("wrong_old_password")
+            })
+            .times(1)
+            .returning(|_, _| Ok(1));
+        mocks.users.expect_lock().never();
         let error = block_on(service(mocks).change_password(
             &principal(Role::User),
             change("wrong", STRONG),
@@ -350,6 +378,61 @@ mod tests {
         .unwrap_err();
         assert!(matches!(&error, ChangePasswordError::Invalid(errors)
             if errors.get("old_password") == ["Your old password was entered incorrectly."] && errors.get("new_password").is_empty()));
+    }
+
+    #[test]
+    fn wrong_old_passwords_lock_the_account_as_failed_logins_do() {
+        let caller = principal(Role::User);
+        let id = caller.user.id();
+        let mut mocks = Mocks::new();
+        mocks.hasher.expect_verify().returning(|_, _| Ok(false));
+        mocks
+            .users
+            .expect_record_failed_login()
+            .withf(move |user, _| *user == id)
+            .returning(|_, _| Ok(5));
+        mocks
+            .users
+            .expect_lock()
+            .withf(move |user, until, event| {
+                *user == id
+                    && *until == now() + Duration::minutes(1)
+                    && event.action == AuditAction::LockedOut
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let error = block_on(service(mocks).change_password(
+            &caller,
+            change("fifth-wrong-guess", STRONG),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(error, ChangePasswordError::Locked { retry_after } if retry_after == Duration::minutes(1))
+        );
+    }
+
+    #[test]
+    fn a_locked_account_cannot_change_its_password_nor_have_it_checked() {
+        let mut caller = principal(Role::User);
+        caller.user = User::restore(crate::UserRecord {
+            failed_logins: 5,
+            locked_until: Some(now() + Duration::seconds(30)),
+            ..caller.user.to_record()
+        });
+        let mut mocks = Mocks::new();
+        mocks.hasher.expect_verify().never();
+        mocks.users.expect_record_failed_login().never();
+        mocks.users.expect_change_password().never();
+        let error = block_on(service(mocks).change_password(
+            &caller,
+            change(STRONG, "another-vivid-otter-cabinet-92"),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(error, ChangePasswordError::Locked { retry_after } if retry_after == Duration::seconds(30))
+        );
     }
 
     #[test]

@@ -253,20 +253,13 @@ impl AuthService {
             .verify(&input.password, user.password_hash())
             .await?
         {
-            let event = AuditEvent::new(AuditAction::LoginFailed, now, client)
-                .by(user.id())
-                .on(user.id())
-                .with("reason", "wrong_password");
-            let failures = ports.users.record_failed_login(user.id(), &event).await?;
-            if let Some(lock) = self.core.settings.lockout.lock_for(failures) {
-                let event = AuditEvent::new(AuditAction::LockedOut, now, client)
-                    .on(user.id())
-                    .with("failures", failures.to_string())
-                    .with("seconds", lock.whole_seconds().to_string());
-                ports.users.lock(user.id(), now + lock, &event).await?;
-                return Err(LogInError::Locked { retry_after: lock });
-            }
-            return Err(LogInError::InvalidCredentials);
+            let locked = (self.core)
+                .count_wrong_password(&user, "wrong_password", now, client)
+                .await?;
+            return Err(match locked {
+                Some(retry_after) => LogInError::Locked { retry_after },
+                None => LogInError::InvalidCredentials,
+            });
         }
 
         if !user.is_active() {

@@ -20,9 +20,9 @@ pub use auth::{
 };
 
 use crate::{
-    AccessClaims, AuditLog, ClientInfo, Clock, PasswordHasher, PasswordPolicy, RefreshSecret,
-    SecretGenerator, Session, SessionRepository, TokenIssuer, TokenPair, UnexpectedError, User,
-    UserRepository,
+    AccessClaims, AuditAction, AuditEvent, AuditLog, ClientInfo, Clock, PasswordHasher,
+    PasswordPolicy, RefreshSecret, SecretGenerator, Session, SessionRepository, TokenIssuer,
+    TokenPair, UnexpectedError, User, UserRepository,
 };
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -174,6 +174,33 @@ impl Core {
             client,
         );
         (session, secret)
+    }
+
+    /// Counts a wrong password against `user` (at login, or as the old password of a password
+    /// change: a stolen access token must not buy unlimited guesses) and locks the account
+    /// when the failures reach the lockout policy; returns the lock's length if it did.
+    async fn count_wrong_password(
+        &self,
+        user: &User,
+        reason: &'static str,
+        now: OffsetDateTime,
+        client: &ClientInfo,
+    ) -> Result<Option<Duration>, UnexpectedError> {
+        let users = &self.ports.users;
+        let event = AuditEvent::new(AuditAction::LoginFailed, now, client)
+            .by(user.id())
+            .on(user.id())
+            .with("reason", reason);
+        let failures = users.record_failed_login(user.id(), &event).await?;
+        let Some(lock) = self.settings.lockout.lock_for(failures) else {
+            return Ok(None);
+        };
+        let event = AuditEvent::new(AuditAction::LockedOut, now, client)
+            .on(user.id())
+            .with("failures", failures.to_string())
+            .with("seconds", lock.whole_seconds().to_string());
+        users.lock(user.id(), now + lock, &event).await?;
+        Ok(Some(lock))
     }
 
     /// Signs an access token for `session` and pairs it with `refresh`.

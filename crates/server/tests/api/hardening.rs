@@ -14,6 +14,7 @@ on_both_backends!(
     paths_without_the_trailing_slash_are_served_the_same,
     unknown_paths_and_methods_are_problems,
     a_foreign_host_header_is_400,
+    malformed_or_repeated_host_headers_are_400_even_with_a_wildcard,
     the_auth_endpoints_are_rate_limited_per_address,
     responses_carry_the_security_headers_and_a_request_id,
 );
@@ -47,6 +48,29 @@ async fn malformed_json_is_400_and_the_wrong_content_type_415(backend: Backend) 
         .await
         .unwrap();
     problem(none, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    // A content coding is refused, not ignored (the body below is plain JSON).
+    let compressed = app
+        .request(Method::POST, "/api/auth/login/")
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(r#"{"email":"ada@example.com","password":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(compressed, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert_eq!(body["type"], "/problems/unsupported-content-encoding");
+    // Objects only: serde would read `[null, null]` as an empty update.
+    let tokens = app.signup("ada@example.com", "Ada").await;
+    let array = app
+        .send(
+            Method::PATCH,
+            "/api/users/me/",
+            &tokens.access,
+            Some(&json!([null, null])),
+        )
+        .await;
+    let body = problem(array, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["detail"], "The body must be a JSON object.");
 }
 
 async fn a_missing_field_is_named_in_the_errors(backend: Backend) {
@@ -231,6 +255,45 @@ async fn a_foreign_host_header_is_400(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(allowed.status(), StatusCode::OK);
+}
+
+/// Sends `head` as written (reqwest would fix it up) and returns the response's status line.
+async fn raw_status_line(app: &crate::helpers::TestApp, head: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn malformed_or_repeated_host_headers_are_400_even_with_a_wildcard(backend: Backend) {
+    let app = spawn_app_with(backend, &["--allowed-hosts", "*"]).await;
+    let request =
+        |hosts: &str| format!("GET /api/health/ HTTP/1.1\r\n{hosts}Connection: close\r\n\r\n");
+    assert_eq!(
+        raw_status_line(&app, &request("Host: anything.example\r\n")).await,
+        "HTTP/1.1 200 OK"
+    );
+    for hosts in [
+        "Host: 127.0.0.1\r\nHost: evil.example\r\n",
+        "Host: evil.example/path?x=\r\n",
+        "Host: user@evil.example\r\n",
+        "Host: evil.example:99999\r\n",
+        "Host: \r\n",
+    ] {
+        assert_eq!(
+            raw_status_line(&app, &request(hosts)).await,
+            "HTTP/1.1 400 Bad Request",
+            "{hosts:?}"
+        );
+    }
 }
 
 async fn the_auth_endpoints_are_rate_limited_per_address(backend: Backend) {

@@ -8,6 +8,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod connections;
 mod hardening;
 mod me;
 mod meta;

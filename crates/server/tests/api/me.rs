@@ -17,6 +17,7 @@ on_both_backends!(
     put_me_replaces_name_and_email_and_ignores_role_and_is_active,
     patch_me_changes_one_field_and_refuses_a_taken_email,
     change_password_checks_the_old_one_and_the_policy,
+    guessing_the_old_password_locks_the_account_as_failed_logins_do,
     change_password_kills_every_earlier_token_and_returns_a_working_pair,
     sessions_are_listed_with_the_current_one_marked,
     revoking_a_session_ends_it_and_other_users_sessions_are_404,
@@ -232,6 +233,51 @@ async fn change_password_checks_the_old_one_and_the_policy(backend: Backend) {
     problem(same, StatusCode::BAD_REQUEST).await;
     // Nothing changed: the old password still works.
     app.login_ok("ada@example.com", PASSWORD).await;
+}
+
+/// A stolen access token must not buy unlimited guesses at the password behind it.
+async fn guessing_the_old_password_locks_the_account_as_failed_logins_do(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tokens = app.signup("ada@example.com", "Ada").await;
+    let guess = |old: &str| json!({"old_password": old, "new_password": "quiet-walrus-ledger-47"});
+    for attempt in 1..=4 {
+        let wrong = app
+            .send(
+                Method::PUT,
+                "/api/users/change-password/",
+                &tokens.access,
+                Some(&guess(&format!("guess-{attempt}"))),
+            )
+            .await;
+        problem(wrong, StatusCode::BAD_REQUEST).await;
+    }
+    let fifth = app
+        .send(
+            Method::PUT,
+            "/api/users/change-password/",
+            &tokens.access,
+            Some(&guess("guess-5")),
+        )
+        .await;
+    assert!(fifth.headers().contains_key("retry-after"));
+    problem(fifth, StatusCode::TOO_MANY_REQUESTS).await;
+    // Locked: even the right password is not checked, here or at login.
+    let right = app
+        .send(
+            Method::PUT,
+            "/api/users/change-password/",
+            &tokens.access,
+            Some(&guess(PASSWORD)),
+        )
+        .await;
+    problem(right, StatusCode::TOO_MANY_REQUESTS).await;
+    problem(
+        app.login("ada@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+    // The owner's session goes on.
+    assert_eq!(app.me_status(&tokens.access).await, StatusCode::OK);
 }
 
 async fn change_password_kills_every_earlier_token_and_returns_a_working_pair(backend: Backend) {

@@ -1,0 +1,170 @@
+//! The listener's limits, tried the way an attacker would: clients that never finish a request
+//! head or sit idle are cut off, one address cannot hold every connection, and past the bound
+//! clients wait instead of failing. The HTTP layer is the same on both backends: SQLite only.
+
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+use reqwest::StatusCode;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpSocket, TcpStream};
+
+fn server_address(app: &TestApp) -> SocketAddr {
+    app.address.trim_start_matches("http://").parse().unwrap()
+}
+
+/// A TCP connection to the app from `source` (any 127.x.y.z address reaches the loopback).
+async fn connect_from(app: &TestApp, source: &str) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::new(source.parse().unwrap(), 0))
+        .unwrap();
+    socket.connect(server_address(app)).await.unwrap()
+}
+
+/// Whether the server closes `stream` within `within` (whatever it sends before closing).
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut buffer = [0_u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// A `GET /api/health/` from `source`, with its own client and connection.
+async fn health_from(app: &TestApp, source: &str) -> Result<StatusCode, reqwest::Error> {
+    let client = reqwest::Client::builder()
+        .local_address(source.parse::<IpAddr>().unwrap())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("{}/api/health/", app.address))
+        .send()
+        .await?;
+    Ok(response.status())
+}
+
+#[tokio::test]
+async fn clients_that_never_finish_a_request_head_or_sit_idle_are_cut_off() {
+    let app = spawn_app_with(Backend::Sqlite, &["--header-read-timeout", "1"]).await;
+
+    let mut silent = connect_from(&app, "127.0.0.1").await;
+    let mut slowloris = connect_from(&app, "127.0.0.1").await;
+    slowloris
+        .write_all(b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    let mut kept_alive = connect_from(&app, "127.0.0.1").await;
+    kept_alive
+        .write_all(b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = [0_u8; 1024];
+    let read = kept_alive.read(&mut response).await.unwrap();
+    assert!(response[..read].starts_with(b"HTTP/1.1 200"));
+
+    // One header line every 300 ms keeps a byte-idle timer alive forever; the head's deadline
+    // is counted from the start.
+    let trickle = async {
+        for line in 0..20 {
+            let header = format!("X-Slow-{line}: 1\r\n");
+            if slowloris.write_all(header.as_bytes()).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    let started = Instant::now();
+    trickle.await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a client trickling its headers was never cut off"
+    );
+    assert!(closed_within(&mut slowloris, Duration::from_secs(3)).await);
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(3)).await,
+        "a connection that sends nothing stays open"
+    );
+    assert!(
+        closed_within(&mut kept_alive, Duration::from_secs(3)).await,
+        "an idle kept-alive connection stays open"
+    );
+    assert_eq!(
+        health_from(&app, "127.0.0.1").await.unwrap(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn one_address_cannot_hold_every_connection() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[
+            "--max-connections-per-address",
+            "5",
+            "--header-read-timeout",
+            "60",
+        ],
+    )
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(connect_from(&app, "127.0.0.3").await);
+    }
+    // Give the server the time to accept the five before the sixth.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut sixth = connect_from(&app, "127.0.0.3").await;
+    assert!(
+        closed_within(&mut sixth, Duration::from_secs(2)).await,
+        "the sixth connection from one address was kept"
+    );
+    assert_eq!(
+        health_from(&app, "127.0.0.2").await.unwrap(),
+        StatusCode::OK,
+        "another address is served while the first holds its limit"
+    );
+    held.pop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        health_from(&app, "127.0.0.3").await.unwrap(),
+        StatusCode::OK,
+        "a closed connection gives its address room again"
+    );
+}
+
+#[tokio::test]
+async fn past_the_connection_bound_clients_wait_rather_than_fail() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[
+            "--max-connections",
+            "3",
+            "--max-connections-per-address",
+            "0",
+            "--header-read-timeout",
+            "2",
+        ],
+    )
+    .await;
+    let mut idle = Vec::new();
+    for source in ["127.0.0.4", "127.0.0.5", "127.0.0.6"] {
+        idle.push(connect_from(&app, source).await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    assert_eq!(
+        health_from(&app, "127.0.0.2").await.unwrap(),
+        StatusCode::OK
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "served at once ({:?}): the bound of 3 connections was not applied",
+        started.elapsed()
+    );
+    drop(idle);
+}
