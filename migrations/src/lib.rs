@@ -30,6 +30,7 @@ mod m20250101_000005_users_search_trigram;
 mod m20261202_000006_user_counts;
 mod m20261204_000007_users_fillfactor;
 mod m20261205_000008_retire_secrets_on_rotation;
+mod m20261205_000009_login_failures;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_user_counts::Migration),
             Box::new(m20261204_000007_users_fillfactor::Migration),
             Box::new(m20261205_000008_retire_secrets_on_rotation::Migration),
+            Box::new(m20261205_000009_login_failures::Migration),
         ]
     }
 }

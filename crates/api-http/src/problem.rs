@@ -194,7 +194,7 @@ impl Problem {
             + u64::from(retry_after.subsec_nanoseconds() > 0);
         Self::too_many(
             "account-locked",
-            format!("Too many wrong passwords for this account. Try again in {seconds} seconds."),
+            format!("Too many wrong passwords. Try again in {seconds} seconds."),
             seconds,
         )
     }

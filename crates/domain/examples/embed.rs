@@ -10,10 +10,11 @@
 use async_trait::async_trait;
 use domain::{
     AccessClaims, AccessToken, AccountService, AuditEvent, AuditLog, AuditQuery, AuditSlice,
-    AuthService, ClientInfo, Clock, Email, LogIn, PasswordHash, PasswordHasher, PlaintextPassword,
-    Ports, RefreshError, RefreshSecret, SaveUserError, SecretGenerator, SecretHash, SecretMatch,
-    Session, SessionId, SessionRepository, Settings, SignUp, TokenError, TokenIssuer,
-    UnexpectedError, User, UserId, UserQuery, UserRecord, UserRepository, UserSlice,
+    AuthService, ClientInfo, Clock, Email, FailedLogins, LogIn, LoginThrottle, PasswordHash,
+    PasswordHasher, PlaintextPassword, Ports, RefreshError, RefreshSecret, SaveUserError,
+    SecretGenerator, SecretHash, SecretMatch, Session, SessionId, SessionRepository, Settings,
+    SignUp, ThrottleKey, TokenError, TokenIssuer, UnexpectedError, User, UserId, UserQuery,
+    UserRecord, UserRepository, UserSlice,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +29,7 @@ struct Tables {
     /// Secrets sessions rotated away from, kept for reuse detection.
     retired: HashMap<SecretHash, SessionId>,
     audit: Vec<AuditEvent>,
+    failed_logins: HashMap<ThrottleKey, FailedLogins>,
 }
 
 #[derive(Clone, Default)]
@@ -117,43 +119,6 @@ impl UserRepository for Memory {
         Ok(())
     }
 
-    async fn record_failed_login(
-        &self,
-        id: UserId,
-        event: &AuditEvent,
-    ) -> Result<u32, UnexpectedError> {
-        let mut tables = self.tables()?;
-        let user = tables
-            .users
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| UnexpectedError::internal("failed login", "no such user"))?;
-        let failures = user.failed_logins() + 1;
-        tables.users.insert(
-            id,
-            with_user_fields(&user, |record| record.failed_logins = failures),
-        );
-        tables.audit.push(event.clone());
-        Ok(failures)
-    }
-
-    async fn lock(
-        &self,
-        id: UserId,
-        until: OffsetDateTime,
-        event: &AuditEvent,
-    ) -> Result<(), UnexpectedError> {
-        let mut tables = self.tables()?;
-        if let Some(user) = tables.users.get(&id).cloned() {
-            tables.users.insert(
-                id,
-                with_user_fields(&user, |record| record.locked_until = Some(until)),
-            );
-        }
-        tables.audit.push(event.clone());
-        Ok(())
-    }
-
     async fn record_login(
         &self,
         id: UserId,
@@ -176,8 +141,6 @@ impl UserRepository for Memory {
         };
         let user = with_user_fields(&user, |record| {
             record.last_login = Some(at);
-            record.failed_logins = 0;
-            record.locked_until = None;
             if let Some(hash) = rehashed {
                 record.password_hash = hash;
             }
@@ -419,6 +382,53 @@ impl SecretGenerator for CountingSecrets {
     }
 }
 
+#[async_trait]
+impl LoginThrottle for Memory {
+    async fn get(&self, key: &ThrottleKey) -> Result<FailedLogins, UnexpectedError> {
+        Ok(self
+            .tables()?
+            .failed_logins
+            .get(key)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn record_failure(
+        &self,
+        key: &ThrottleKey,
+        _at: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<u32, UnexpectedError> {
+        let mut tables = self.tables()?;
+        let counted = tables.failed_logins.entry(key.clone()).or_default();
+        counted.failures += 1;
+        let failures = counted.failures;
+        tables.audit.push(event.clone());
+        Ok(failures)
+    }
+
+    async fn lock(
+        &self,
+        key: &ThrottleKey,
+        until: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<(), UnexpectedError> {
+        let mut tables = self.tables()?;
+        tables
+            .failed_logins
+            .entry(key.clone())
+            .or_default()
+            .locked_until = Some(until);
+        tables.audit.push(event.clone());
+        Ok(())
+    }
+
+    async fn clear(&self, key: &ThrottleKey) -> Result<(), UnexpectedError> {
+        self.tables()?.failed_logins.remove(key);
+        Ok(())
+    }
+}
+
 struct SystemClock;
 
 impl Clock for SystemClock {
@@ -432,6 +442,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ports = Ports {
         users: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
+        throttle: Arc::new(store.clone()),
         hasher: Arc::new(ToyHasher),
         tokens: Arc::new(ToyTokens::default()),
         secrets: Arc::new(CountingSecrets::default()),

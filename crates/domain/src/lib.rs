@@ -22,6 +22,7 @@ mod policy;
 pub mod ports;
 mod services;
 mod session;
+mod throttle;
 mod user;
 mod values;
 
@@ -37,7 +38,7 @@ pub use policy::{
     PolicyViolations,
 };
 pub use ports::{
-    AuditLog, Clock, PasswordHasher, SaveUserError, SecretGenerator, SecretMatch,
+    AuditLog, Clock, LoginThrottle, PasswordHasher, SaveUserError, SecretGenerator, SecretMatch,
     SessionRepository, TokenIssuer, UserRepository,
 };
 pub use services::{
@@ -48,6 +49,7 @@ pub use services::{
     ToggleActivationError, UpdateProfileError, UpdateUserError, UserUpdate,
 };
 pub use session::{AccessClaims, ClientInfo, Session, TokenError, TokenPair};
+pub use throttle::{FailedLogins, ThrottleKey};
 pub use user::{Principal, User, UserRecord};
 pub use values::email::{Email, EmailError};
 pub use values::full_name::{FullName, FullNameError};

@@ -6,9 +6,9 @@
 //! the same transaction as the change, so the audit trail can never disagree with the data.
 
 use crate::{
-    AccessClaims, AccessToken, AuditEvent, AuditQuery, AuditSlice, Email, PasswordHash,
-    PlaintextPassword, RefreshSecret, SecretHash, Session, SessionId, TokenError, UnexpectedError,
-    User, UserId, UserQuery, UserSlice,
+    AccessClaims, AccessToken, AuditEvent, AuditQuery, AuditSlice, Email, FailedLogins,
+    PasswordHash, PlaintextPassword, RefreshSecret, SecretHash, Session, SessionId, ThrottleKey,
+    TokenError, UnexpectedError, User, UserId, UserQuery, UserSlice,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -23,6 +23,47 @@ pub enum SaveUserError {
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] UnexpectedError),
+}
+
+/// Wrong passwords, counted per [`ThrottleKey`] (see the `throttle` module's reasons), and
+/// the locks they bring.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LoginThrottle: Send + Sync {
+    /// What is counted against `key`: nothing (the default) when it has no failures.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn get(&self, key: &ThrottleKey) -> Result<FailedLogins, UnexpectedError>;
+
+    /// Adds one failure to `key` at `at`, atomically (concurrent failures must all count),
+    /// records `event`, and returns the new count.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn record_failure(
+        &self,
+        key: &ThrottleKey,
+        at: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<u32, UnexpectedError>;
+
+    /// Refuses to check passwords for `key` until `until`, and records `event`.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn lock(
+        &self,
+        key: &ThrottleKey,
+        until: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<(), UnexpectedError>;
+
+    /// Forgets the failures of `key`: its password was right.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn clear(&self, key: &ThrottleKey) -> Result<(), UnexpectedError>;
 }
 
 /// Where accounts are kept.
@@ -67,30 +108,7 @@ pub trait UserRepository: Send + Sync {
         event: &AuditEvent,
     ) -> Result<(), SaveUserError>;
 
-    /// Adds one to the user's consecutive failed logins, atomically (concurrent failures must
-    /// all count), records `event`, and returns the new count.
-    ///
-    /// # Errors
-    /// `UnexpectedError` when storage fails.
-    async fn record_failed_login(
-        &self,
-        id: UserId,
-        event: &AuditEvent,
-    ) -> Result<u32, UnexpectedError>;
-
-    /// Refuses logins to the user until `until`, and records `event`.
-    ///
-    /// # Errors
-    /// `UnexpectedError` when storage fails.
-    async fn lock(
-        &self,
-        id: UserId,
-        until: OffsetDateTime,
-        event: &AuditEvent,
-    ) -> Result<(), UnexpectedError>;
-
-    /// After a successful login: sets `last_login` to `at`, clears the failure count and lock,
-    /// stores `rehashed` when the hasher asked for new parameters, inserts `session`, and
+    /// After a successful login: sets `last_login` to `at`, stores `rehashed` when the hasher asked for new parameters, inserts `session`, and
     /// records `event`. One transaction, and only if the account still exists, is still
     /// active and still has `verified`, the hash the password was checked against: returns
     /// `false`, having written nothing, when the password was changed or the account
@@ -109,8 +127,7 @@ pub trait UserRepository: Send + Sync {
         event: &AuditEvent,
     ) -> Result<bool, UnexpectedError>;
 
-    /// Stores the new password `hash`, clears the count of consecutive wrong passwords (the
-    /// old one was just proven), revokes every session of the user at `at`, inserts
+    /// Stores the new password `hash`, revokes every session of the user at `at`, inserts
     /// `replacement` (the caller's session continues under a new id), and records `event`.
     /// One transaction: no token issued before the change survives it.
     ///

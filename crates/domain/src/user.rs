@@ -21,7 +21,6 @@ use time::OffsetDateTime;
 /// );
 /// assert!(user.is_active());
 /// assert_eq!(user.last_login(), None);
-/// assert_eq!(user.failed_logins(), 0);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -33,8 +32,6 @@ pub struct User {
     password_hash: PasswordHash,
     date_joined: OffsetDateTime,
     last_login: Option<OffsetDateTime>,
-    failed_logins: u32,
-    locked_until: Option<OffsetDateTime>,
     updated_at: OffsetDateTime,
 }
 
@@ -57,10 +54,6 @@ pub struct UserRecord {
     pub date_joined: OffsetDateTime,
     /// See [`User::last_login`].
     pub last_login: Option<OffsetDateTime>,
-    /// See [`User::failed_logins`].
-    pub failed_logins: u32,
-    /// See [`User::locked_until`].
-    pub locked_until: Option<OffsetDateTime>,
     /// See [`User::updated_at`].
     pub updated_at: OffsetDateTime,
 }
@@ -84,8 +77,6 @@ impl User {
             password_hash,
             date_joined: now,
             last_login: None,
-            failed_logins: 0,
-            locked_until: None,
             updated_at: now,
         }
     }
@@ -119,8 +110,6 @@ impl User {
             password_hash: self.password_hash.clone(),
             date_joined: self.date_joined,
             last_login: self.last_login,
-            failed_logins: self.failed_logins,
-            locked_until: self.locked_until,
             updated_at: self.updated_at,
         }
     }
@@ -136,8 +125,6 @@ impl User {
             password_hash: record.password_hash,
             date_joined: record.date_joined,
             last_login: record.last_login,
-            failed_logins: record.failed_logins,
-            locked_until: record.locked_until,
             updated_at: record.updated_at,
         }
     }
@@ -174,24 +161,9 @@ impl User {
     pub fn last_login(&self) -> Option<OffsetDateTime> {
         self.last_login
     }
-    /// Failed logins since the last success.
-    pub fn failed_logins(&self) -> u32 {
-        self.failed_logins
-    }
-    /// Until when logins are refused, after too many failures.
-    pub fn locked_until(&self) -> Option<OffsetDateTime> {
-        self.locked_until
-    }
     /// When any field last changed.
     pub fn updated_at(&self) -> OffsetDateTime {
         self.updated_at
-    }
-
-    /// How long logins stay refused at `now`, if they are.
-    pub fn lock_remaining(&self, now: OffsetDateTime) -> Option<time::Duration> {
-        self.locked_until
-            .filter(|until| *until > now)
-            .map(|until| until - now)
     }
 
     pub(crate) fn with_profile(
@@ -239,8 +211,6 @@ impl User {
             self.password_hash = hash;
         }
         self.last_login = Some(now);
-        self.failed_logins = 0;
-        self.locked_until = None;
         self.updated_at = now;
         self
     }

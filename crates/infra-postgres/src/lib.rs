@@ -1,5 +1,5 @@
 //! Storage adapters of the domain's ports, on sea-orm: [`SqlUserRepository`],
-//! [`SqlSessionRepository`] and [`SqlAuditLog`]. One code path serves PostgreSQL, the
+//! [`SqlSessionRepository`], [`SqlLoginThrottle`] and [`SqlAuditLog`]. One code path serves PostgreSQL, the
 //! production database, and SQLite (a file, or memory), so the service runs with no setup and
 //! the tests exercise both. Every statement is built with sea-orm or sea-query from one
 //! definition for both backends.
@@ -40,6 +40,7 @@ mod entities;
 mod rows;
 mod seed;
 mod sessions;
+mod throttle;
 mod transaction;
 mod users;
 
@@ -49,4 +50,5 @@ pub use connect::{PoolOptions, connect, ping};
 pub use sea_orm::DatabaseConnection;
 pub use seed::seed_users;
 pub use sessions::SqlSessionRepository;
+pub use throttle::SqlLoginThrottle;
 pub use users::SqlUserRepository;

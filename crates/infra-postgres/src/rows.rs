@@ -93,16 +93,6 @@ pub(crate) fn user_row(backend: DbBackend, user: &User) -> Vec<(users::Column, V
             optional_timestamp(backend, user.last_login()),
         ),
         (
-            users::Column::FailedLogins,
-            i32::try_from(user.failed_logins())
-                .unwrap_or(i32::MAX)
-                .into(),
-        ),
-        (
-            users::Column::LockedUntil,
-            optional_timestamp(backend, user.locked_until()),
-        ),
-        (
             users::Column::UpdatedAt,
             timestamp(backend, user.updated_at()),
         ),
@@ -223,9 +213,6 @@ pub(crate) fn user(row: users::Model) -> Result<User, UnexpectedError> {
         password_hash: PasswordHash::new(row.password_hash),
         date_joined: row.date_joined,
         last_login: row.last_login,
-        failed_logins: u32::try_from(row.failed_logins)
-            .map_err(|error| corrupt(table, row.id, "failed_logins", error))?,
-        locked_until: row.locked_until,
         updated_at: row.updated_at,
     }))
 }
@@ -244,7 +231,7 @@ pub(crate) const SESSION_COLUMNS: [sessions::Column; 9] = [
 ];
 
 /// Every column of `users`, in the order [`user_at`] reads them (and the seeder writes them).
-pub(crate) const USER_COLUMNS: [users::Column; 11] = [
+pub(crate) const USER_COLUMNS: [users::Column; 9] = [
     users::Column::Id,
     users::Column::Email,
     users::Column::FullName,
@@ -253,8 +240,6 @@ pub(crate) const USER_COLUMNS: [users::Column; 11] = [
     users::Column::IsActive,
     users::Column::DateJoined,
     users::Column::LastLogin,
-    users::Column::FailedLogins,
-    users::Column::LockedUntil,
     users::Column::UpdatedAt,
 ];
 
@@ -288,9 +273,7 @@ pub(crate) fn user_at(row: &QueryResult, first: usize) -> Result<Option<users::M
         is_active: row.try_get_by_index(first + 5)?,
         date_joined: row.try_get_by_index(first + 6)?,
         last_login: row.try_get_by_index(first + 7)?,
-        failed_logins: row.try_get_by_index(first + 8)?,
-        locked_until: row.try_get_by_index(first + 9)?,
-        updated_at: row.try_get_by_index(first + 10)?,
+        updated_at: row.try_get_by_index(first + 8)?,
     }))
 }
 

@@ -114,7 +114,7 @@ fn batch_statement(
 }
 
 /// The values of user `number`, in the order of [`USER_COLUMNS`].
-fn seeded_row(backend: DbBackend, number: u64, password_hash: &PasswordHash) -> [Value; 11] {
+fn seeded_row(backend: DbBackend, number: u64, password_hash: &PasswordHash) -> [Value; 9] {
     // 2021-01-01T00:00:00Z.
     let epoch = OffsetDateTime::UNIX_EPOCH + Duration::seconds(1_609_459_200);
     let offset = i64::try_from(number / 2).unwrap_or(i64::MAX / 61) * 61;
@@ -143,8 +143,6 @@ fn seeded_row(backend: DbBackend, number: u64, password_hash: &PasswordHash) -> 
         (!number.is_multiple_of(25)).into(),
         timestamp(backend, date_joined),
         optional_timestamp(backend, last_login),
-        0_i32.into(),
-        optional_timestamp(backend, None),
         timestamp(backend, last_login.unwrap_or(date_joined)),
     ]
 }

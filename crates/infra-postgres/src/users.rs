@@ -1,9 +1,7 @@
-//! [`SqlUserRepository`]: accounts, their login counters, and the administrators' listing.
+//! [`SqlUserRepository`]: accounts and the administrators' listing.
 
 use crate::entities::users;
-use crate::rows::{
-    self, db, db_error, insert_row, optional_timestamp, timestamp, user_row, violates_unique,
-};
+use crate::rows::{self, db, db_error, insert_row, timestamp, user_row, violates_unique};
 use crate::transaction::{begin_write, commit_with_event, open_session, revoke_sessions_of};
 use async_trait::async_trait;
 use domain::ports::{SaveUserError, UserRepository};
@@ -125,59 +123,6 @@ impl UserRepository for SqlUserRepository {
         Ok(())
     }
 
-    async fn record_failed_login(
-        &self,
-        id: UserId,
-        event: &AuditEvent,
-    ) -> Result<u32, UnexpectedError> {
-        let transaction = begin_write(&self.connection).await?;
-        // The increment happens in the database, so concurrent failures each add one
-        // (a read-modify-write in Rust would lose updates); RETURNING reads the count this
-        // very update produced.
-        let increment = Query::update()
-            .table(users::Entity)
-            .value(
-                users::Column::FailedLogins,
-                Expr::col(users::Column::FailedLogins).add(1),
-            )
-            .and_where(Expr::col(users::Column::Id).eq(id.as_uuid()))
-            .returning_col(users::Column::FailedLogins)
-            .to_owned();
-        let row = transaction
-            .query_one(&increment)
-            .await
-            .map_err(db("counting a failed login"))?
-            .ok_or_else(|| no_such_user(id))?;
-        let count: i32 = row
-            .try_get("", "failed_logins")
-            .map_err(db("reading the failed-login count"))?;
-        commit_with_event(transaction, event).await?;
-        u32::try_from(count).map_err(|error| rows::corrupt("users", id, "failed_logins", error))
-    }
-
-    async fn lock(
-        &self,
-        id: UserId,
-        until: OffsetDateTime,
-        event: &AuditEvent,
-    ) -> Result<(), UnexpectedError> {
-        let backend = self.backend();
-        let transaction = begin_write(&self.connection).await?;
-        let updated = users::Entity::update_many()
-            .col_expr(
-                users::Column::LockedUntil,
-                Expr::val(timestamp(backend, until)),
-            )
-            .filter(users::Column::Id.eq(id.as_uuid()))
-            .exec(&transaction)
-            .await
-            .map_err(db("locking a user"))?;
-        if updated.rows_affected != 1 {
-            return Err(no_such_user(id));
-        }
-        commit_with_event(transaction, event).await
-    }
-
     async fn record_login(
         &self,
         id: UserId,
@@ -194,11 +139,6 @@ impl UserRepository for SqlUserRepository {
         // writes nothing and opens no session.
         let mut update = users::Entity::update_many()
             .col_expr(users::Column::LastLogin, Expr::val(timestamp(backend, at)))
-            .col_expr(users::Column::FailedLogins, Expr::val(0))
-            .col_expr(
-                users::Column::LockedUntil,
-                Expr::val(optional_timestamp(backend, None)),
-            )
             .col_expr(users::Column::UpdatedAt, Expr::val(timestamp(backend, at)))
             .filter(users::Column::Id.eq(id.as_uuid()))
             .filter(users::Column::IsActive.eq(true))
@@ -230,7 +170,6 @@ impl UserRepository for SqlUserRepository {
         let transaction = begin_write(&self.connection).await?;
         let updated = users::Entity::update_many()
             .col_expr(users::Column::PasswordHash, Expr::val(hash.as_str()))
-            .col_expr(users::Column::FailedLogins, Expr::val(0))
             .col_expr(users::Column::UpdatedAt, Expr::val(timestamp(backend, at)))
             .filter(users::Column::Id.eq(id.as_uuid()))
             .exec(&transaction)

@@ -15,7 +15,8 @@ use domain::{
 use infra_argon2::{Argon2Config, Argon2Hasher};
 use infra_jwt::{JwtTokenIssuer, RandomSecretGenerator};
 use infra_postgres::{
-    DatabaseConnection, PoolOptions, SqlAuditLog, SqlSessionRepository, SqlUserRepository,
+    DatabaseConnection, PoolOptions, SqlAuditLog, SqlLoginThrottle, SqlSessionRepository,
+    SqlUserRepository,
 };
 use migrations::{Migrator, MigratorTrait as _};
 use secrecy::{ExposeSecret, SecretString};
@@ -119,6 +120,7 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
     let ports = Ports {
         users: Arc::new(SqlUserRepository::new(database.clone())),
         sessions: Arc::new(SqlSessionRepository::new(database.clone())),
+        throttle: Arc::new(SqlLoginThrottle::new(database.clone())),
         hasher: hasher.clone(),
         tokens: Arc::new(issuer),
         secrets: Arc::new(RandomSecretGenerator),

@@ -1146,7 +1146,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Too many failed attempts (the account is locked) or too many requests from this address; see `Retry-After`. */
+            /** @description Too many wrong passwords for this email from this address (locked alike whether the account exists), or too many requests from this address; see `Retry-After`. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
@@ -1516,7 +1516,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description Too many wrong passwords, here or at login: the account is locked; see `Retry-After`. */
+            /** @description Too many wrong passwords for this account from this address, here or at login; see `Retry-After`. */
             429: {
                 headers: {
                     /** @description Seconds until the password is checked again. */

@@ -124,7 +124,7 @@ async fn sign_up(
         (status = 401, description = "Wrong email or password (one answer for both).", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "The account is deactivated (said only after a correct password).", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts (the account is locked) or too many requests from this address; see `Retry-After`.", body = ProblemDetails, content_type = "application/problem+json",
+        (status = 429, description = "Too many wrong passwords for this email from this address (locked alike whether the account exists), or too many requests from this address; see `Retry-After`.", body = ProblemDetails, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait."))),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]

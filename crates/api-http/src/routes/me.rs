@@ -190,7 +190,7 @@ async fn patch_me(
         (status = 400, description = "Wrong old password, or a weak or unchanged new one.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid, expired or revoked access token.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong passwords, here or at login: the account is locked; see `Retry-After`.", body = ProblemDetails, content_type = "application/problem+json",
+        (status = 429, description = "Too many wrong passwords for this account from this address, here or at login; see `Retry-After`.", body = ProblemDetails, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the password is checked again."))),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]

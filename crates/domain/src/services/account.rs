@@ -3,8 +3,8 @@
 use super::Core;
 use crate::{
     AuditAction, AuditEvent, ClientInfo, Email, FieldErrors, FullName, PlaintextPassword,
-    PolicyContext, Ports, Principal, SaveUserError, Session, SessionId, Settings, TokenPair,
-    UnexpectedError, User,
+    PolicyContext, Ports, Principal, SaveUserError, Session, SessionId, Settings, ThrottleKey,
+    TokenPair, UnexpectedError, User,
 };
 use time::Duration;
 
@@ -160,17 +160,26 @@ impl AccountService {
         let ports = &self.core.ports;
         let user = &principal.user;
         let now = ports.clock.now();
-        if let Some(retry_after) = user.lock_remaining(now) {
+        let key = ThrottleKey::new(user.email().clone(), client);
+        let counted = ports.throttle.get(&key).await?;
+        if let Some(retry_after) = counted.lock_remaining(now) {
             return Err(ChangePasswordError::Locked { retry_after });
         }
         let mut errors = FieldErrors::default();
-        if !ports
+        let right = ports
             .hasher
             .verify(&input.old_password, user.password_hash())
-            .await?
-        {
+            .await?;
+        if right && counted.failures > 0 {
+            ports.throttle.clear(&key).await?;
+        }
+        if !right {
+            let failed = AuditEvent::new(AuditAction::LoginFailed, now, client)
+                .by(user.id())
+                .on(user.id())
+                .with("reason", "wrong_old_password");
             let locked = (self.core)
-                .count_wrong_password(user, "wrong_old_password", now, client)
+                .count_wrong_password(&key, &failed, now, client)
                 .await?;
             if let Some(retry_after) = locked {
                 return Err(ChangePasswordError::Locked { retry_after });
@@ -273,10 +282,11 @@ impl AccountService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::MockLoginThrottle;
     use crate::services::testing::{
         Mocks, STRONG, client, now, principal, session_of, storage_down, user,
     };
-    use crate::{AuditAction, PasswordHash, Role};
+    use crate::{AuditAction, FailedLogins, PasswordHash, Role};
     use pollster::block_on;
     use time::Duration;
 
@@ -361,15 +371,17 @@ mod tests {
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
         mocks.hasher.expect_hash().never();
         mocks
-            .users
-            .expect_record_failed_login()
-            .withf(|_, event| {
-                event.action == AuditAction::LoginFailed
+            .throttle
+            .expect_record_failure()
+            .withf(|key, _, event| {
+                key.email().as_str() == "caller@example.com"
+                    && key.address() == "203.0.113.9"
+                    && event.action == AuditAction::LoginFailed
                     && event.details.get("reason").map(String::as_str) == Some("wrong_old_password")
             })
             .times(1)
-            .returning(|_, _| Ok(1));
-        mocks.users.expect_lock().never();
+            .returning(|_, _, _| Ok(1));
+        mocks.throttle.expect_lock().never();
         let error = block_on(service(mocks).change_password(
             &principal(Role::User),
             change("wrong", STRONG),
@@ -381,23 +393,23 @@ mod tests {
     }
 
     #[test]
-    fn wrong_old_passwords_lock_the_account_as_failed_logins_do() {
+    fn wrong_old_passwords_lock_as_failed_logins_do() {
         let caller = principal(Role::User);
         let id = caller.user.id();
         let mut mocks = Mocks::new();
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
         mocks
-            .users
-            .expect_record_failed_login()
-            .withf(move |user, _| *user == id)
-            .returning(|_, _| Ok(5));
+            .throttle
+            .expect_record_failure()
+            .returning(|_, _, _| Ok(5));
         mocks
-            .users
+            .throttle
             .expect_lock()
-            .withf(move |user, until, event| {
-                *user == id
+            .withf(move |key, until, event| {
+                key.email().as_str() == "caller@example.com"
                     && *until == now() + Duration::minutes(1)
                     && event.action == AuditAction::LockedOut
+                    && event.target == Some(id)
             })
             .times(1)
             .returning(|_, _, _| Ok(()));
@@ -413,19 +425,20 @@ mod tests {
     }
 
     #[test]
-    fn a_locked_account_cannot_change_its_password_nor_have_it_checked() {
-        let mut caller = principal(Role::User);
-        caller.user = User::restore(crate::UserRecord {
-            failed_logins: 5,
-            locked_until: Some(now() + Duration::seconds(30)),
-            ..caller.user.to_record()
-        });
+    fn a_locked_caller_cannot_change_the_password_nor_have_it_checked() {
         let mut mocks = Mocks::new();
+        mocks.throttle = MockLoginThrottle::new();
+        mocks.throttle.expect_get().returning(|_| {
+            Ok(FailedLogins {
+                failures: 5,
+                locked_until: Some(now() + Duration::seconds(30)),
+            })
+        });
         mocks.hasher.expect_verify().never();
-        mocks.users.expect_record_failed_login().never();
+        mocks.throttle.expect_record_failure().never();
         mocks.users.expect_change_password().never();
         let error = block_on(service(mocks).change_password(
-            &caller,
+            &principal(Role::User),
             change(STRONG, "another-vivid-otter-cabinet-92"),
             &client(),
         ))
@@ -433,6 +446,34 @@ mod tests {
         assert!(
             matches!(error, ChangePasswordError::Locked { retry_after } if retry_after == Duration::seconds(30))
         );
+    }
+
+    #[test]
+    fn a_right_old_password_forgets_earlier_wrong_ones() {
+        let mut mocks = Mocks::new();
+        mocks.throttle = MockLoginThrottle::new();
+        mocks.throttle.expect_get().returning(|_| {
+            Ok(FailedLogins {
+                failures: 3,
+                locked_until: None,
+            })
+        });
+        mocks.throttle.expect_clear().times(1).returning(|_| Ok(()));
+        mocks.hasher.expect_verify().returning(|_, _| Ok(true));
+        mocks
+            .hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("new-hash")));
+        mocks
+            .users
+            .expect_change_password()
+            .returning(|_, _, _, _, _| Ok(()));
+        block_on(service(mocks).change_password(
+            &principal(Role::User),
+            change(STRONG, "another-vivid-otter-cabinet-92"),
+            &client(),
+        ))
+        .unwrap();
     }
 
     #[test]

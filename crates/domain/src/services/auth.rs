@@ -4,8 +4,8 @@
 use super::Core;
 use crate::{
     AuditAction, AuditEvent, ClientInfo, Email, FieldErrors, FullName, PlaintextPassword,
-    PolicyContext, Ports, Principal, RefreshSecret, Role, SaveUserError, Settings, TokenError,
-    TokenPair, UnexpectedError, User, UserId,
+    PolicyContext, Ports, Principal, RefreshSecret, Role, SaveUserError, Settings, ThrottleKey,
+    TokenError, TokenPair, UnexpectedError, User, UserId,
 };
 use time::Duration;
 
@@ -212,7 +212,8 @@ impl AuthService {
     ///
     /// An unknown email still costs one password verification, so timing does not reveal
     /// which emails exist; a deactivated account is only reported after a correct password;
-    /// consecutive failures lock the account (see [`crate::LockoutPolicy`]). The session opens
+    /// consecutive wrong passwords for one email from one address lock that pair, whether
+    /// the account exists or not (see [`crate::ThrottleKey`] and [`crate::LockoutPolicy`]). The session opens
     /// only on the account as the password was checked: when it changed meanwhile, the
     /// password is checked once more against it as it is now (a concurrent login may only have
     /// re-hashed it), and a changed password or a deactivation refuses the login.
@@ -222,44 +223,40 @@ impl AuthService {
     pub async fn log_in(&self, input: LogIn, client: &ClientInfo) -> Result<SignedIn, LogInError> {
         let ports = &self.core.ports;
         let now = ports.clock.now();
-        let email = Email::parse(&input.email).ok();
-        let user = match &email {
-            Some(email) => ports.users.find_by_email(email).await?,
-            None => None,
-        };
-        let Some(user) = user else {
+        let Ok(email) = Email::parse(&input.email) else {
+            // No account can have this email, so no lock either; only the reason is kept:
+            // what people type into the email field when it is not one is often their password.
             ports.hasher.verify_dummy(&input.password).await?;
-            let failed = AuditEvent::new(AuditAction::LoginFailed, now, client);
-            // Only an address is kept: what people type into the email field when it is not
-            // one is often their password.
-            let event = match email {
-                Some(email) => failed
-                    .with("reason", "unknown_email")
-                    .with("email", email.as_str()),
-                None => failed.with("reason", "invalid_email"),
-            };
+            let event = AuditEvent::new(AuditAction::LoginFailed, now, client)
+                .with("reason", "invalid_email");
             ports.audit.record(&event).await?;
             return Err(LogInError::InvalidCredentials);
         };
-
-        // A locked account is refused before hashing: the lock exists to stop guessing, and
-        // skipping the hash keeps a flood against one account from tying up the hashers.
-        if let Some(retry_after) = user.lock_remaining(now) {
+        // A lock is answered before anything is looked up or hashed, and alike whether the
+        // account exists: it exists to stop guessing, and skipping the hash keeps a flood from
+        // tying up the hashers.
+        let key = ThrottleKey::new(email.clone(), client);
+        let counted = ports.throttle.get(&key).await?;
+        if let Some(retry_after) = counted.lock_remaining(now) {
             return Err(LogInError::Locked { retry_after });
         }
-
+        let Some(user) = ports.users.find_by_email(&email).await? else {
+            ports.hasher.verify_dummy(&input.password).await?;
+            let failed = AuditEvent::new(AuditAction::LoginFailed, now, client)
+                .with("reason", "unknown_email")
+                .with("email", email.as_str());
+            return Err(self.wrong_password(&key, &failed, now, client).await?);
+        };
         if !ports
             .hasher
             .verify(&input.password, user.password_hash())
             .await?
         {
-            let locked = (self.core)
-                .count_wrong_password(&user, "wrong_password", now, client)
-                .await?;
-            return Err(match locked {
-                Some(retry_after) => LogInError::Locked { retry_after },
-                None => LogInError::InvalidCredentials,
-            });
+            let failed = AuditEvent::new(AuditAction::LoginFailed, now, client)
+                .by(user.id())
+                .on(user.id())
+                .with("reason", "wrong_password");
+            return Err(self.wrong_password(&key, &failed, now, client).await?);
         }
 
         if !user.is_active() {
@@ -271,8 +268,29 @@ impl AuthService {
             return Err(LogInError::Deactivated);
         }
 
-        self.open_session_as_checked(user, &input.password, now, client)
-            .await
+        let signed_in = (self.open_session_as_checked(user, &input.password, now, client)).await?;
+        if counted.failures > 0 {
+            ports.throttle.clear(&key).await?;
+        }
+        Ok(signed_in)
+    }
+
+    /// Counts a failed login and words it: wrong credentials, or locked by this very failure.
+    async fn wrong_password(
+        &self,
+        key: &ThrottleKey,
+        failed: &AuditEvent,
+        now: time::OffsetDateTime,
+        client: &ClientInfo,
+    ) -> Result<LogInError, UnexpectedError> {
+        let locked = (self.core)
+            .count_wrong_password(key, failed, now, client)
+            .await?;
+        Ok(
+            locked.map_or(LogInError::InvalidCredentials, |retry_after| {
+                LogInError::Locked { retry_after }
+            }),
+        )
     }
 
     /// Records the login of `user`, whose password `password` was verified against the hash
@@ -510,8 +528,11 @@ impl AuthService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::MockLoginThrottle;
     use crate::services::testing::{Mocks, STRONG, client, now, session_of, storage_down, user};
-    use crate::{AccessClaims, AuditAction, PasswordHash, SecretHash, SecretMatch, Session};
+    use crate::{
+        AccessClaims, AuditAction, FailedLogins, PasswordHash, SecretHash, SecretMatch, Session,
+    };
     use mockall::predicate::eq;
     use pollster::block_on;
     use time::Duration;
@@ -651,15 +672,16 @@ mod tests {
             .returning(|_| Ok(()));
         mocks.hasher.expect_verify().never();
         mocks
-            .audit
-            .expect_record()
-            .withf(|event| {
-                event.action == AuditAction::LoginFailed
+            .throttle
+            .expect_record_failure()
+            .withf(|key, _, event| {
+                key.email().as_str() == "ghost@example.com"
+                    && event.action == AuditAction::LoginFailed
                     && event.details["reason"] == "unknown_email"
                     && event.details["email"] == "ghost@example.com"
             })
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _, _| Ok(1));
         let error =
             block_on(service(mocks).log_in(log_in_input("ghost@example.com", STRONG), &client()))
                 .unwrap_err();
@@ -692,19 +714,25 @@ mod tests {
         assert!(matches!(error, LogInError::InvalidCredentials));
     }
 
-    fn stored(
-        user: &User,
-        failed_logins: u32,
-        locked_until: Option<time::OffsetDateTime>,
-        is_active: bool,
-    ) -> User {
+    fn stored(user: &User, is_active: bool) -> User {
         User::restore(crate::UserRecord {
             is_active,
             last_login: None,
-            failed_logins,
-            locked_until,
             ..user.to_record()
         })
+    }
+
+    /// Mocks whose throttle has counted `failures` against every key, locked until `until`.
+    fn counted(failures: u32, locked_until: Option<time::OffsetDateTime>) -> Mocks {
+        let mut mocks = Mocks::new();
+        mocks.throttle = MockLoginThrottle::new();
+        mocks.throttle.expect_get().returning(move |_| {
+            Ok(FailedLogins {
+                failures,
+                locked_until,
+            })
+        });
+        mocks
     }
 
     fn with_hash(user: &User, hash: &str) -> User {
@@ -715,19 +743,11 @@ mod tests {
     }
 
     #[test]
-    fn log_in_to_a_locked_account_is_refused_without_hashing() {
-        let mut mocks = Mocks::new();
-        let locked = stored(
-            &user("ada@example.com", Role::User),
-            5,
-            Some(now() + Duration::seconds(42)),
-            true,
-        );
-        mocks
-            .users
-            .expect_find_by_email()
-            .returning(move |_| Ok(Some(locked.clone())));
+    fn a_locked_email_and_address_are_refused_without_lookup_or_hashing() {
+        let mut mocks = counted(5, Some(now() + Duration::seconds(42)));
+        mocks.users.expect_find_by_email().never();
         mocks.hasher.expect_verify().never();
+        mocks.hasher.expect_verify_dummy().never();
         let error =
             block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
                 .unwrap_err();
@@ -737,7 +757,7 @@ mod tests {
     }
 
     #[test]
-    fn log_in_with_a_wrong_password_counts_the_failure() {
+    fn failures_are_counted_per_email_and_address() {
         let mut mocks = Mocks::new();
         let account = user("ada@example.com", Role::User);
         let id = account.id();
@@ -747,41 +767,40 @@ mod tests {
             .returning(move |_| Ok(Some(account.clone())));
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
         mocks
-            .users
-            .expect_record_failed_login()
-            .withf(move |user_id, event| {
-                *user_id == id
+            .throttle
+            .expect_record_failure()
+            .withf(move |key, at, event| {
+                key.email().as_str() == "ada@example.com"
+                    && key.address() == "203.0.113.9"
+                    && *at == now()
+                    && event.target == Some(id)
                     && event.action == AuditAction::LoginFailed
                     && event.details["reason"] == "wrong_password"
             })
             .times(1)
-            .returning(|_, _| Ok(1));
-        mocks.users.expect_lock().never();
+            .returning(|_, _, _| Ok(1));
+        mocks.throttle.expect_lock().never();
         let error =
             block_on(service(mocks).log_in(log_in_input("ada@example.com", "wrong"), &client()))
                 .unwrap_err();
         assert!(matches!(error, LogInError::InvalidCredentials));
     }
 
-    fn failing_login_reaching(failures: u32, expected_lock: Duration) {
-        let mut mocks = Mocks::new();
-        let account = stored(
-            &user("ada@example.com", Role::User),
-            failures - 1,
-            Some(now() - Duration::seconds(1)),
-            true,
-        );
+    fn failing_login_reaching(email: &str, failures: u32, expected_lock: Duration) {
+        let mut mocks = counted(failures - 1, Some(now() - Duration::seconds(1)));
+        let account = user("ada@example.com", Role::User);
         mocks
             .users
             .expect_find_by_email()
-            .returning(move |_| Ok(Some(account.clone())));
+            .returning(move |email| Ok((email == account.email()).then(|| account.clone())));
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
+        mocks.hasher.expect_verify_dummy().returning(|_| Ok(()));
         mocks
-            .users
-            .expect_record_failed_login()
-            .returning(move |_, _| Ok(failures));
+            .throttle
+            .expect_record_failure()
+            .returning(move |_, _, _| Ok(failures));
         mocks
-            .users
+            .throttle
             .expect_lock()
             .withf(move |_, until, event| {
                 *until == now() + expected_lock && event.action == AuditAction::LockedOut
@@ -789,8 +808,7 @@ mod tests {
             .times(1)
             .returning(|_, _, _| Ok(()));
         let error =
-            block_on(service(mocks).log_in(log_in_input("ada@example.com", "wrong"), &client()))
-                .unwrap_err();
+            block_on(service(mocks).log_in(log_in_input(email, "wrong"), &client())).unwrap_err();
         assert!(
             matches!(error, LogInError::Locked { retry_after } if retry_after == expected_lock),
             "{error:?}"
@@ -799,20 +817,26 @@ mod tests {
 
     #[test]
     fn the_fifth_consecutive_failure_locks_for_one_minute() {
-        failing_login_reaching(5, Duration::minutes(1));
+        failing_login_reaching("ada@example.com", 5, Duration::minutes(1));
     }
 
     #[test]
     fn each_further_failure_doubles_the_lock_up_to_fifteen_minutes() {
-        failing_login_reaching(6, Duration::minutes(2));
-        failing_login_reaching(8, Duration::minutes(8));
-        failing_login_reaching(9, Duration::minutes(15));
-        failing_login_reaching(40, Duration::minutes(15));
+        failing_login_reaching("ada@example.com", 6, Duration::minutes(2));
+        failing_login_reaching("ada@example.com", 8, Duration::minutes(8));
+        failing_login_reaching("ada@example.com", 9, Duration::minutes(15));
+        failing_login_reaching("ada@example.com", 40, Duration::minutes(15));
+    }
+
+    #[test]
+    fn an_unknown_email_is_locked_exactly_as_a_real_one() {
+        failing_login_reaching("ghost@example.com", 5, Duration::minutes(1));
+        failing_login_reaching("ghost@example.com", 9, Duration::minutes(15));
     }
 
     #[test]
     fn a_deactivated_account_is_reported_only_after_a_correct_password() {
-        let account = stored(&user("ada@example.com", Role::User), 0, None, false);
+        let account = stored(&user("ada@example.com", Role::User), false);
 
         let mut mocks = Mocks::new();
         let inactive = account.clone();
@@ -840,9 +864,9 @@ mod tests {
             .returning(move |_| Ok(Some(account.clone())));
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
         mocks
-            .users
-            .expect_record_failed_login()
-            .returning(|_, _| Ok(1));
+            .throttle
+            .expect_record_failure()
+            .returning(|_, _, _| Ok(1));
         let error =
             block_on(service(mocks).log_in(log_in_input("ada@example.com", "wrong"), &client()))
                 .unwrap_err();
@@ -851,13 +875,14 @@ mod tests {
 
     #[test]
     fn a_successful_log_in_resets_the_counter_and_opens_a_session() {
-        let mut mocks = Mocks::new();
-        let account = stored(
-            &user("ada@example.com", Role::Admin),
-            3,
-            Some(now() - Duration::minutes(1)),
-            true,
-        );
+        let mut mocks = counted(3, Some(now() - Duration::minutes(1)));
+        mocks
+            .throttle
+            .expect_clear()
+            .withf(|key| key.email().as_str() == "ada@example.com")
+            .times(1)
+            .returning(|_| Ok(()));
+        let account = user("ada@example.com", Role::Admin);
         let id = account.id();
         mocks
             .users
@@ -885,8 +910,6 @@ mod tests {
             block_on(service(mocks).log_in(log_in_input("ADA@example.com", STRONG), &client()))
                 .unwrap();
         assert_eq!(signed_in.user.last_login(), Some(now()));
-        assert_eq!(signed_in.user.failed_logins(), 0);
-        assert_eq!(signed_in.user.locked_until(), None);
         assert_eq!(signed_in.tokens.refresh.expose(), "secret-0");
     }
 
@@ -1016,7 +1039,7 @@ mod tests {
     fn a_log_in_whose_account_was_deactivated_while_checked_says_so() {
         let mut mocks = Mocks::new();
         let account = user("ada@example.com", Role::User);
-        let deactivated = stored(&account, 0, None, false);
+        let deactivated = stored(&account, false);
         mocks
             .users
             .expect_find_by_email()
@@ -1061,7 +1084,7 @@ mod tests {
     // ---- refresh ----
 
     fn found(current: bool, tweak: impl FnOnce(&mut Session), active: bool) -> SecretMatch {
-        let account = stored(&user("ada@example.com", Role::User), 0, None, active);
+        let account = stored(&user("ada@example.com", Role::User), active);
         let mut session = session_of(&account);
         session.secret_hash = SecretHash::new("h:presented");
         tweak(&mut session);
@@ -1352,7 +1375,7 @@ mod tests {
 
     #[test]
     fn authenticate_refuses_a_deactivated_user() {
-        let account = stored(&user("ada@example.com", Role::User), 0, None, false);
+        let account = stored(&user("ada@example.com", Role::User), false);
         let session = session_of(&account);
         let error =
             authenticate_with(Ok(claims_for(&session)), Some((session, account))).unwrap_err();

@@ -20,9 +20,9 @@ pub use auth::{
 };
 
 use crate::{
-    AccessClaims, AuditAction, AuditEvent, AuditLog, ClientInfo, Clock, PasswordHasher,
-    PasswordPolicy, RefreshSecret, SecretGenerator, Session, SessionRepository, TokenIssuer,
-    TokenPair, UnexpectedError, User, UserRepository,
+    AccessClaims, AuditAction, AuditEvent, AuditLog, ClientInfo, Clock, LoginThrottle,
+    PasswordHasher, PasswordPolicy, RefreshSecret, SecretGenerator, Session, SessionRepository,
+    ThrottleKey, TokenIssuer, TokenPair, UnexpectedError, User, UserRepository,
 };
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -35,6 +35,8 @@ pub struct Ports {
     pub users: Arc<dyn UserRepository>,
     /// Refresh-token sessions.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Wrong passwords per email and address, and lockouts.
+    pub throttle: Arc<dyn LoginThrottle>,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
     /// Access tokens.
@@ -47,7 +49,8 @@ pub struct Ports {
     pub audit: Arc<dyn AuditLog>,
 }
 
-/// When repeated login failures lock an account, and for how long.
+/// When repeated wrong passwords for one email from one address ([`crate::ThrottleKey`]) stop
+/// being checked, and for how long.
 ///
 /// ```
 /// use domain::LockoutPolicy;
@@ -176,30 +179,28 @@ impl Core {
         (session, secret)
     }
 
-    /// Counts a wrong password against `user` (at login, or as the old password of a password
-    /// change: a stolen access token must not buy unlimited guesses) and locks the account
-    /// when the failures reach the lockout policy; returns the lock's length if it did.
+    /// Counts a wrong password against `key` (at login, or as the old password of a
+    /// password change: a stolen access token must not buy unlimited guesses), recording
+    /// `failed`, and locks `key` when the failures reach the lockout policy; returns the lock's
+    /// length if it did.
     async fn count_wrong_password(
         &self,
-        user: &User,
-        reason: &'static str,
+        key: &ThrottleKey,
+        failed: &AuditEvent,
         now: OffsetDateTime,
         client: &ClientInfo,
     ) -> Result<Option<Duration>, UnexpectedError> {
-        let users = &self.ports.users;
-        let event = AuditEvent::new(AuditAction::LoginFailed, now, client)
-            .by(user.id())
-            .on(user.id())
-            .with("reason", reason);
-        let failures = users.record_failed_login(user.id(), &event).await?;
+        let throttle = &self.ports.throttle;
+        let failures = throttle.record_failure(key, now, failed).await?;
         let Some(lock) = self.settings.lockout.lock_for(failures) else {
             return Ok(None);
         };
-        let event = AuditEvent::new(AuditAction::LockedOut, now, client)
-            .on(user.id())
+        let mut event = AuditEvent::new(AuditAction::LockedOut, now, client)
+            .with("email", key.email().as_str())
             .with("failures", failures.to_string())
             .with("seconds", lock.whole_seconds().to_string());
-        users.lock(user.id(), now + lock, &event).await?;
+        event.target = failed.target;
+        throttle.lock(key, now + lock, &event).await?;
         Ok(Some(lock))
     }
 

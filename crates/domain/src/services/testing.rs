@@ -2,8 +2,8 @@
 //! pure ones (clock, secrets, tokens), and ready-made users and sessions.
 
 use crate::ports::{
-    MockAuditLog, MockClock, MockPasswordHasher, MockSecretGenerator, MockSessionRepository,
-    MockTokenIssuer, MockUserRepository,
+    MockAuditLog, MockClock, MockLoginThrottle, MockPasswordHasher, MockSecretGenerator,
+    MockSessionRepository, MockTokenIssuer, MockUserRepository,
 };
 use crate::{
     AccessToken, ClientInfo, Email, FullName, PasswordHash, Ports, Principal, RefreshSecret, Role,
@@ -54,10 +54,12 @@ pub(crate) fn principal(role: Role) -> Principal {
 }
 
 /// One mock per port. `clock`, `secrets` and `tokens` answer deterministically by default:
-/// secrets are `secret-<n>`, their hash `h:<secret>`, access tokens `at:<session id>`.
+/// secrets are `secret-<n>`, their hash `h:<secret>`, access tokens `at:<session id>`; the
+/// throttle's `get` counts nothing (replace `throttle` to count something).
 pub(crate) struct Mocks {
     pub(crate) users: MockUserRepository,
     pub(crate) sessions: MockSessionRepository,
+    pub(crate) throttle: MockLoginThrottle,
     pub(crate) hasher: MockPasswordHasher,
     pub(crate) tokens: MockTokenIssuer,
     pub(crate) secrets: MockSecretGenerator,
@@ -81,9 +83,14 @@ impl Mocks {
         tokens
             .expect_issue()
             .returning(|claims| Ok(AccessToken::new(format!("at:{}", claims.session_id))));
+        let mut throttle = MockLoginThrottle::new();
+        throttle
+            .expect_get()
+            .returning(|_| Ok(crate::FailedLogins::default()));
         Self {
             users: MockUserRepository::new(),
             sessions: MockSessionRepository::new(),
+            throttle,
             hasher: MockPasswordHasher::new(),
             tokens,
             secrets,
@@ -96,6 +103,7 @@ impl Mocks {
         Ports {
             users: Arc::new(self.users),
             sessions: Arc::new(self.sessions),
+            throttle: Arc::new(self.throttle),
             hasher: Arc::new(self.hasher),
             tokens: Arc::new(self.tokens),
             secrets: Arc::new(self.secrets),

@@ -11,6 +11,7 @@
 //! keys with their cascades belong to the migrations.
 
 pub(crate) mod audit_events;
+pub(crate) mod login_failures;
 pub(crate) mod retired_secrets;
 pub(crate) mod sessions;
 pub(crate) mod users;

@@ -14,8 +14,6 @@ pub(crate) struct Model {
     pub(crate) is_active: bool,
     pub(crate) date_joined: TimeDateTimeWithTimeZone,
     pub(crate) last_login: Option<TimeDateTimeWithTimeZone>,
-    pub(crate) failed_logins: i32,
-    pub(crate) locked_until: Option<TimeDateTimeWithTimeZone>,
     pub(crate) updated_at: TimeDateTimeWithTimeZone,
 }
 

@@ -17,4 +17,5 @@ mod listing;
 mod schema;
 mod seeding;
 mod sessions;
+mod throttle;
 mod users;

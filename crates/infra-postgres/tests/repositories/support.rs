@@ -7,7 +7,9 @@ use domain::{
     AuditAction, AuditEvent, ClientInfo, Email, FullName, PasswordHash, Role, SecretHash, Session,
     User, UserId,
 };
-use infra_postgres::{PoolOptions, SqlAuditLog, SqlSessionRepository, SqlUserRepository, connect};
+use infra_postgres::{
+    PoolOptions, SqlAuditLog, SqlLoginThrottle, SqlSessionRepository, SqlUserRepository, connect,
+};
 use migrations::{Migrator, MigratorTrait as _};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use std::future::Future;
@@ -52,6 +54,10 @@ pub(crate) struct TestDb {
 impl TestDb {
     pub(crate) fn users(&self) -> SqlUserRepository {
         SqlUserRepository::new(self.connection.clone())
+    }
+
+    pub(crate) fn throttle(&self) -> SqlLoginThrottle {
+        SqlLoginThrottle::new(self.connection.clone())
     }
 
     pub(crate) fn sessions(&self) -> SqlSessionRepository {

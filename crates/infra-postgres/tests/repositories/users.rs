@@ -2,11 +2,12 @@
 //! counters, and corrupt rows.
 
 use crate::support::{
-    TestDb, email, event, insert, insert_with_session, micros, now, session, user,
+    TestDb, client, email, event, insert, insert_with_session, micros, now, session, user,
 };
-use domain::ports::{AuditLog, SaveUserError, SessionRepository, UserRepository};
+use domain::ports::{AuditLog, LoginThrottle, SaveUserError, SessionRepository, UserRepository};
 use domain::{
-    AuditAction, AuditQuery, FullName, PasswordHash, Role, SecretHash, UnexpectedKind, User, UserId,
+    AuditAction, AuditQuery, FullName, PasswordHash, Role, SecretHash, ThrottleKey, UnexpectedKind,
+    User, UserId,
 };
 use infra_postgres::{PoolOptions, SqlUserRepository};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
@@ -21,9 +22,7 @@ on_both_backends!(
     update_saves_the_profile_and_revokes_sessions_only_when_asked,
     updating_to_a_taken_email_is_email_taken,
     updating_an_unknown_user_is_an_internal_error,
-    failed_logins_count_up_and_ten_concurrent_failures_all_count,
-    lock_refuses_logins_until_a_time_and_records_its_event,
-    record_login_resets_the_counters_stores_the_rehash_and_opens_a_session,
+    record_login_stores_the_rehash_and_opens_a_session,
     record_login_writes_nothing_for_an_account_changed_while_the_login_was_checked,
     a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connection_usable,
     a_login_write_whose_caller_goes_away_is_whole_or_absent_and_leaves_its_connection_usable,
@@ -54,7 +53,7 @@ async fn hold_the_account(database: &TestDb, id: UserId) -> DatabaseTransaction 
     holder
         .execute_raw(Statement::from_sql_and_values(
             database.backend(),
-            "UPDATE users SET failed_logins = failed_logins WHERE id = $1",
+            "UPDATE users SET last_login = last_login WHERE id = $1",
             [id.as_uuid().into()],
         ))
         .await
@@ -282,83 +281,10 @@ async fn updating_an_unknown_user_is_an_internal_error(database: TestDb) {
     assert!(audit_actions(&database, ghost.id()).await.is_empty());
 }
 
-async fn failed_logins_count_up_and_ten_concurrent_failures_all_count(database: TestDb) {
-    let ada = user("ada@example.com", "Ada Lovelace");
-    insert(&database, &ada).await;
-    let users = Arc::new(database.users());
-
-    let first = users
-        .record_failed_login(ada.id(), &event(AuditAction::LoginFailed, &ada))
-        .await
-        .unwrap();
-    assert_eq!(first, 1);
-
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..10 {
-        let users = Arc::clone(&users);
-        let ada = ada.clone();
-        tasks.spawn(async move {
-            users
-                .record_failed_login(ada.id(), &event(AuditAction::LoginFailed, &ada))
-                .await
-                .unwrap()
-        });
-    }
-    let mut counts = tasks.join_all().await;
-    counts.sort_unstable();
-    // Each increment saw the one before it: no two failures read the same count.
-    assert_eq!(counts, (2..=11).collect::<Vec<u32>>());
-    let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
-    assert_eq!(stored.failed_logins(), 11);
-    let failures = audit_actions(&database, ada.id())
-        .await
-        .into_iter()
-        .filter(|action| *action == AuditAction::LoginFailed)
-        .count();
-    assert_eq!(failures, 11);
-}
-
-async fn lock_refuses_logins_until_a_time_and_records_its_event(database: TestDb) {
-    let ada = user("ada@example.com", "Ada Lovelace");
-    insert(&database, &ada).await;
-    let until = micros(now() + Duration::minutes(15));
-    database
-        .users()
-        .lock(ada.id(), until, &event(AuditAction::LockedOut, &ada))
-        .await
-        .unwrap();
-    let stored = database
-        .users()
-        .find_by_id(ada.id())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.locked_until(), Some(until));
-    assert!(stored.lock_remaining(now()).is_some());
-    assert_eq!(
-        audit_actions(&database, ada.id()).await,
-        [AuditAction::LockedOut, AuditAction::SignedUp]
-    );
-}
-
-async fn record_login_resets_the_counters_stores_the_rehash_and_opens_a_session(database: TestDb) {
+async fn record_login_stores_the_rehash_and_opens_a_session(database: TestDb) {
     let ada = user("ada@example.com", "Ada Lovelace");
     insert(&database, &ada).await;
     let users = database.users();
-    for _ in 0..3 {
-        users
-            .record_failed_login(ada.id(), &event(AuditAction::LoginFailed, &ada))
-            .await
-            .unwrap();
-    }
-    users
-        .lock(
-            ada.id(),
-            micros(now() + Duration::minutes(5)),
-            &event(AuditAction::LockedOut, &ada),
-        )
-        .await
-        .unwrap();
 
     let at = micros(now() + Duration::seconds(1));
     let login_session = session(&ada, "login-secret");
@@ -379,8 +305,6 @@ async fn record_login_resets_the_counters_stores_the_rehash_and_opens_a_session(
 
     let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
     assert_eq!(stored.last_login(), Some(at));
-    assert_eq!(stored.failed_logins(), 0);
-    assert_eq!(stored.locked_until(), None);
     assert_eq!(stored.password_hash(), &rehashed);
     assert_eq!(stored.updated_at(), at);
     let (found, _) = database
@@ -532,8 +456,12 @@ async fn fail_a_login_write_midway(database: &TestDb, users: &SqlUserRepository,
         .then_some(())
         .expect("the login is recorded");
     database
-        .users()
-        .record_failed_login(ada.id(), &event(AuditAction::LoginFailed, &ada))
+        .throttle()
+        .record_failure(
+            &ThrottleKey::new(ada.email().clone(), &client()),
+            now(),
+            &event(AuditAction::LoginFailed, &ada),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -860,12 +788,6 @@ async fn a_corrupt_row_is_an_internal_error_not_a_panic(database: TestDb) {
     let error = users.find_by_id(ada.id()).await.unwrap_err();
     assert!(error.to_string().contains("role"), "{error}");
 
-    database
-        .raw("UPDATE users SET role = 'user', failed_logins = -1")
-        .await;
-    let error = users.find_by_id(ada.id()).await.unwrap_err();
-    assert!(error.to_string().contains("failed_logins"), "{error}");
-
-    database.raw("UPDATE users SET failed_logins = 0").await;
+    database.raw("UPDATE users SET role = 'user'").await;
     assert!(users.find_by_id(ada.id()).await.unwrap().is_some());
 }

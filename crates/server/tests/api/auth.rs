@@ -13,6 +13,7 @@ on_both_backends!(
     login_gives_one_answer_for_unknown_emails_and_wrong_passwords,
     login_to_a_deactivated_account_is_403_only_with_the_right_password,
     login_locks_the_account_after_five_failures_with_429_and_retry_after,
+    a_guesser_locks_out_its_own_address_only_and_unknown_emails_lock_alike,
     refresh_rotates_and_a_reused_token_revokes_the_whole_session,
     refresh_and_access_tokens_are_not_interchangeable,
     refreshing_never_keeps_a_session_past_its_maximum_lifetime,
@@ -194,6 +195,72 @@ async fn login_locks_the_account_after_five_failures_with_429_and_retry_after(ba
     let locked = app.login("ada@example.com", PASSWORD).await;
     assert!(locked.headers().contains_key("retry-after"));
     problem(locked, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+/// One wrong password each time the lock ends used to keep an account (an admin's too) locked
+/// for good, from anywhere; and only registered emails ever got a 429.
+async fn a_guesser_locks_out_its_own_address_only_and_unknown_emails_lock_alike(backend: Backend) {
+    let app = spawn_app_with(backend, &["--trusted-proxies", "127.0.0.1"]).await;
+    app.signup("ada@example.com", "Ada").await;
+    let login_from = |address: &'static str, email: &'static str, password: &'static str| {
+        app.request(Method::POST, "/api/auth/login/")
+            .header("x-forwarded-for", address)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+    };
+    let mut answers = Vec::new();
+    for email in ["ada@example.com", "ghost@example.com"] {
+        let mut statuses = Vec::new();
+        let mut last = Value::Null;
+        for _ in 0..5 {
+            let response = login_from("203.0.113.5", email, "wrong-password")
+                .await
+                .unwrap();
+            statuses.push(response.status());
+            last = response.json().await.unwrap();
+        }
+        answers.push((statuses, last["type"].clone(), last["title"].clone()));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "an unknown email answers as a real one"
+    );
+    assert_eq!(
+        answers[0].0,
+        [
+            [StatusCode::UNAUTHORIZED; 4].as_slice(),
+            &[StatusCode::TOO_MANY_REQUESTS]
+        ]
+        .concat()
+    );
+    // The guesser's address stays locked, even with the right password...
+    let guesser = login_from("203.0.113.5", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(guesser.status(), StatusCode::TOO_MANY_REQUESTS);
+    // ...and so does its IPv6 neighbourhood, but the owner elsewhere signs in.
+    let owner = login_from("198.51.100.7", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(owner.status(), StatusCode::OK);
+    for address in [
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::2",
+        "2001:db8:1:2::3",
+        "2001:db8:1:2::4",
+    ] {
+        login_from(address, "ada@example.com", "wrong-password")
+            .await
+            .unwrap();
+    }
+    let same_network = login_from("2001:db8:1:2::5", "ada@example.com", "wrong")
+        .await
+        .unwrap();
+    assert_eq!(same_network.status(), StatusCode::TOO_MANY_REQUESTS);
+    let next_network = login_from("2001:db8:1:3::1", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(next_network.status(), StatusCode::OK);
 }
 
 async fn refreshing_never_keeps_a_session_past_its_maximum_lifetime(backend: Backend) {

@@ -1,0 +1,83 @@
+//! Wrong passwords are counted per email and client address, not per account.
+//!
+//! Counted per account, one wrong password from anywhere each time a lock ends would keep its
+//! owner (an admin too) locked out for good. Counted per address, a guesser locks only itself
+//! out, while the per-address rate limit bounds how many emails one address tries. Counted per
+//! email rather than per stored account, an unknown email is answered exactly as a real one,
+//! lock included, so the lock tells nobody which accounts exist.
+
+use crate::{ClientInfo, Email};
+use std::net::{IpAddr, Ipv6Addr};
+use time::{Duration, OffsetDateTime};
+
+/// Whose wrong passwords count together: one email from one client address (an IPv6 client
+/// by its /64, which one subscriber usually holds whole).
+///
+/// ```
+/// use domain::{ClientInfo, Email, ThrottleKey};
+///
+/// let email = Email::parse("ada@example.com").unwrap();
+/// let from = |ip: &str| ClientInfo { user_agent: None, ip: Some(ip.parse().unwrap()) };
+/// let key = ThrottleKey::new(email.clone(), &from("2001:db8:1:2:3:4:5:6"));
+/// assert_eq!(key.address(), "2001:db8:1:2::/64");
+/// assert_eq!(key, ThrottleKey::new(email.clone(), &from("2001:db8:1:2::9")));
+/// assert_eq!(ThrottleKey::new(email, &from("::ffff:192.0.2.7")).address(), "192.0.2.7");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ThrottleKey {
+    email: Email,
+    address: String,
+}
+
+impl ThrottleKey {
+    /// The key of `email` tried from `client` (`unknown` when the address is not known).
+    pub fn new(email: Email, client: &ClientInfo) -> Self {
+        let address = match client.ip.map(|ip| ip.to_canonical()) {
+            Some(IpAddr::V4(ip)) => ip.to_string(),
+            Some(IpAddr::V6(ip)) => {
+                let network = Ipv6Addr::from(u128::from(ip) & !u128::from(u64::MAX));
+                format!("{network}/64")
+            }
+            None => "unknown".to_owned(),
+        };
+        Self { email, address }
+    }
+
+    /// The email.
+    pub fn email(&self) -> &Email {
+        &self.email
+    }
+
+    /// The client's address (or IPv6 network), as text.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+}
+
+/// What is counted against a [`ThrottleKey`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailedLogins {
+    /// Wrong passwords since the last right one.
+    pub failures: u32,
+    /// Until when passwords are not checked at all.
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+impl FailedLogins {
+    /// How long passwords stay unchecked at `now`, if they do.
+    ///
+    /// ```
+    /// use domain::FailedLogins;
+    /// use time::{Duration, OffsetDateTime};
+    ///
+    /// let now = OffsetDateTime::UNIX_EPOCH;
+    /// let locked = FailedLogins { failures: 5, locked_until: Some(now + Duration::minutes(1)) };
+    /// assert_eq!(locked.lock_remaining(now), Some(Duration::minutes(1)));
+    /// assert_eq!(locked.lock_remaining(now + Duration::minutes(1)), None);
+    /// ```
+    pub fn lock_remaining(&self, now: OffsetDateTime) -> Option<Duration> {
+        self.locked_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+    }
+}

@@ -1,0 +1,122 @@
+//! [`SqlLoginThrottle`]: wrong passwords per email and client address.
+
+use crate::entities::login_failures::{Column, Entity};
+use crate::rows::{self, db, timestamp};
+use crate::transaction::{begin_write, commit_with_event};
+use async_trait::async_trait;
+use domain::ports::LoginThrottle;
+use domain::{AuditEvent, FailedLogins, ThrottleKey, UnexpectedError};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use time::OffsetDateTime;
+
+/// [`LoginThrottle`] on PostgreSQL or SQLite, through sea-orm.
+#[derive(Debug, Clone)]
+pub struct SqlLoginThrottle {
+    connection: DatabaseConnection,
+}
+
+impl SqlLoginThrottle {
+    /// A throttle over `connection`'s pool.
+    pub fn new(connection: DatabaseConnection) -> Self {
+        Self { connection }
+    }
+}
+
+fn id(key: &ThrottleKey) -> (String, String) {
+    (key.email().as_str().to_owned(), key.address().to_owned())
+}
+
+fn count(key: &ThrottleKey, failures: i32) -> Result<u32, UnexpectedError> {
+    let name = format!("{}/{}", key.email().as_str(), key.address());
+    u32::try_from(failures)
+        .map_err(|error| rows::corrupt("login_failures", name, "failures", error))
+}
+
+#[async_trait]
+impl LoginThrottle for SqlLoginThrottle {
+    async fn get(&self, key: &ThrottleKey) -> Result<FailedLogins, UnexpectedError> {
+        let Some(row) = Entity::find_by_id(id(key))
+            .one(&self.connection)
+            .await
+            .map_err(db("reading failed logins"))?
+        else {
+            return Ok(FailedLogins::default());
+        };
+        Ok(FailedLogins {
+            failures: count(key, row.failures)?,
+            locked_until: row.locked_until,
+        })
+    }
+
+    async fn record_failure(
+        &self,
+        key: &ThrottleKey,
+        at: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<u32, UnexpectedError> {
+        let at = timestamp(self.connection.get_database_backend(), at);
+        let (email, address) = id(key);
+        // One upsert: concurrent failures each add one (a read-modify-write in Rust would lose
+        // updates), and RETURNING reads the count this very statement produced.
+        let upsert = Query::insert()
+            .into_table(Entity)
+            .columns([
+                Column::Email,
+                Column::Address,
+                Column::Failures,
+                Column::UpdatedAt,
+            ])
+            .values([email.into(), address.into(), 1.into(), at.clone().into()])
+            .map_err(|error| UnexpectedError::internal("counting a failed login", error))?
+            .on_conflict(
+                OnConflict::columns([Column::Email, Column::Address])
+                    .value(
+                        Column::Failures,
+                        Expr::col((Entity, Column::Failures)).add(1),
+                    )
+                    .value(Column::UpdatedAt, Expr::val(at))
+                    .to_owned(),
+            )
+            .returning_col(Column::Failures)
+            .to_owned();
+        let transaction = begin_write(&self.connection).await?;
+        let row = transaction
+            .query_one(&upsert)
+            .await
+            .map_err(db("counting a failed login"))?
+            .ok_or_else(|| UnexpectedError::internal("counting a failed login", "no row"))?;
+        let failures: i32 = row
+            .try_get("", "failures")
+            .map_err(db("reading the failed-login count"))?;
+        commit_with_event(transaction, event).await?;
+        count(key, failures)
+    }
+
+    async fn lock(
+        &self,
+        key: &ThrottleKey,
+        until: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<(), UnexpectedError> {
+        let until = timestamp(self.connection.get_database_backend(), until);
+        let (email, address) = id(key);
+        let transaction = begin_write(&self.connection).await?;
+        Entity::update_many()
+            .col_expr(Column::LockedUntil, Expr::val(until))
+            .filter(Column::Email.eq(email))
+            .filter(Column::Address.eq(address))
+            .exec(&transaction)
+            .await
+            .map_err(db("locking failed logins"))?;
+        commit_with_event(transaction, event).await
+    }
+
+    async fn clear(&self, key: &ThrottleKey) -> Result<(), UnexpectedError> {
+        Entity::delete_by_id(id(key))
+            .exec(&self.connection)
+            .await
+            .map_err(db("forgetting failed logins"))?;
+        Ok(())
+    }
+}
