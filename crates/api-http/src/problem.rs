@@ -246,6 +246,16 @@ impl From<UnexpectedError> for Problem {
     }
 }
 
+/// 409 for a change that met another one to the same account.
+fn changed_meanwhile() -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "changed-meanwhile",
+        "Changed meanwhile",
+        "The account changed while this request was being applied; reload it and try again.",
+    )
+}
+
 fn email_taken() -> Problem {
     let mut problem = Problem::new(
         StatusCode::CONFLICT,
@@ -351,6 +361,7 @@ impl From<UpdateProfileError> for Problem {
     fn from(error: UpdateProfileError) -> Self {
         match error {
             UpdateProfileError::EmailTaken => email_taken(),
+            UpdateProfileError::Changed => changed_meanwhile(),
             UpdateProfileError::Unexpected(error) => error.into(),
         }
     }
@@ -416,6 +427,7 @@ impl From<UpdateUserError> for Problem {
             UpdateUserError::OwnAccount => {
                 own_account("You cannot demote or deactivate your own account.")
             }
+            UpdateUserError::Changed => changed_meanwhile(),
             UpdateUserError::Unexpected(error) => error.into(),
         }
     }
@@ -429,6 +441,7 @@ impl From<ToggleActivationError> for Problem {
             ToggleActivationError::OwnAccount => {
                 own_account("You cannot deactivate your own account.")
             }
+            ToggleActivationError::Changed => changed_meanwhile(),
             ToggleActivationError::Unexpected(error) => error.into(),
         }
     }

@@ -100,10 +100,18 @@ impl UserRepository for Memory {
     async fn update(
         &self,
         user: &User,
+        read_as_of: OffsetDateTime,
         revoke_sessions: bool,
         event: &AuditEvent,
     ) -> Result<(), SaveUserError> {
         let mut tables = self.tables()?;
+        match tables.users.get(&user.id()) {
+            None => return Err(UnexpectedError::internal("updating a user", "no such user").into()),
+            Some(stored) if stored.updated_at() != read_as_of => {
+                return Err(SaveUserError::Changed);
+            }
+            Some(_) => {}
+        }
         if tables
             .users
             .values()

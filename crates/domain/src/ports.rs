@@ -20,6 +20,10 @@ pub enum SaveUserError {
     /// the database's unique constraint, not only from a prior lookup, which races.
     #[error("the email is already taken")]
     EmailTaken,
+    /// The account changed after the caller read it: nothing was written (see
+    /// [`UserRepository::update`]).
+    #[error("the account changed meanwhile")]
+    Changed,
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] UnexpectedError),
@@ -94,16 +98,20 @@ pub trait UserRepository: Send + Sync {
     /// `UnexpectedError` when storage fails.
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UnexpectedError>;
 
-    /// Saves the email, full name, role, activation and `updated_at` of `user`; when
-    /// `revoke_sessions` is set, revokes every live session of the user at `user.updated_at()`;
-    /// records `event`. One transaction.
+    /// Saves the email, full name, role, activation and `updated_at` of `user`, but only if
+    /// the stored account still has the `updated_at` it was read with, `read_as_of` (so that
+    /// two concurrent changes cannot both read one state and the later undo the earlier);
+    /// when `revoke_sessions` is set, revokes every live session of the user at
+    /// `user.updated_at()`; records `event`. One transaction.
     ///
     /// # Errors
-    /// [`SaveUserError::EmailTaken`] when the new email is taken; `Unexpected` otherwise,
-    /// including when no such user exists.
+    /// [`SaveUserError::EmailTaken`] when the new email is taken; [`SaveUserError::Changed`]
+    /// when the account changed since `read_as_of` (nothing is written); `Unexpected`
+    /// otherwise, including when no such user exists.
     async fn update(
         &self,
         user: &User,
+        read_as_of: OffsetDateTime,
         revoke_sessions: bool,
         event: &AuditEvent,
     ) -> Result<(), SaveUserError>;

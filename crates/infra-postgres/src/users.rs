@@ -92,6 +92,7 @@ impl UserRepository for SqlUserRepository {
     async fn update(
         &self,
         user: &User,
+        read_as_of: OffsetDateTime,
         revoke_sessions: bool,
         event: &AuditEvent,
     ) -> Result<(), SaveUserError> {
@@ -110,11 +111,22 @@ impl UserRepository for SqlUserRepository {
                 Expr::val(timestamp(backend, user.updated_at())),
             )
             .filter(users::Column::Id.eq(user.id().as_uuid()))
+            .filter(users::Column::UpdatedAt.eq(timestamp(backend, read_as_of)))
             .exec(&transaction)
             .await
             .map_err(save_error("updating a user"))?;
         if updated.rows_affected != 1 {
-            return Err(no_such_user(user.id()).into());
+            // Asked on the transaction's own connection: holding one while waiting for
+            // another could exhaust the pool.
+            let exists = users::Entity::find_by_id(user.id().as_uuid())
+                .count(&transaction)
+                .await
+                .map_err(save_error("updating a user"))?;
+            return Err(if exists == 0 {
+                no_such_user(user.id()).into()
+            } else {
+                SaveUserError::Changed
+            });
         }
         if revoke_sessions {
             revoke_sessions_of(&transaction, user.id(), user.updated_at()).await?;

@@ -991,7 +991,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description It would demote or deactivate the caller's own account. */
+            /** @description It would demote or deactivate the caller's own account (`/problems/own-account`), or other changes to the account kept landing meanwhile (`/problems/changed-meanwhile`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1068,7 +1068,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The id is the caller's own. */
+            /** @description The id is the caller's own (`/problems/own-account`), or the account changed after it was read, say by another toggle, and nothing was done (`/problems/changed-meanwhile`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1616,7 +1616,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The email belongs to another account. */
+            /** @description The email belongs to another account (`/problems/email-taken`), or other changes to the account kept landing meanwhile (`/problems/changed-meanwhile`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1685,7 +1685,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The email belongs to another account. */
+            /** @description The email belongs to another account (`/problems/email-taken`), or other changes to the account kept landing meanwhile (`/problems/changed-meanwhile`). */
             409: {
                 headers: {
                     [name: string]: unknown;

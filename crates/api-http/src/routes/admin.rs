@@ -272,7 +272,7 @@ async fn get_user(
         (status = 401, description = "Missing, invalid, expired or revoked access token.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "The caller is not an administrator.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No user has this id.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "It would demote or deactivate the caller's own account.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "It would demote or deactivate the caller's own account (`/problems/own-account`), or other changes to the account kept landing meanwhile (`/problems/changed-meanwhile`).", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -319,7 +319,7 @@ async fn update_user(
         (status = 401, description = "Missing, invalid, expired or revoked access token.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "The caller is not an administrator.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No user has this id.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The id is the caller's own.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The id is the caller's own (`/problems/own-account`), or the account changed after it was read, say by another toggle, and nothing was done (`/problems/changed-meanwhile`).", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
 async fn toggle_activation(

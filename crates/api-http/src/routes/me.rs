@@ -139,7 +139,7 @@ async fn get_me(
         (status = 200, description = "The updated account.", body = UserResponse),
         (status = 400, description = "Invalid or missing fields.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid, expired or revoked access token.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The email belongs to another account.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The email belongs to another account (`/problems/email-taken`), or other changes to the account kept landing meanwhile (`/problems/changed-meanwhile`).", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]
@@ -163,7 +163,7 @@ async fn replace_me(
         (status = 200, description = "The updated account.", body = UserResponse),
         (status = 400, description = "Invalid fields.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid, expired or revoked access token.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The email belongs to another account.", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The email belongs to another account (`/problems/email-taken`), or other changes to the account kept landing meanwhile (`/problems/changed-meanwhile`).", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON, or carries a Content-Encoding.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable.", body = ProblemDetails, content_type = "application/problem+json"),
     ))]

@@ -51,6 +51,9 @@ pub enum UpdateProfileError {
     /// Another account has this email.
     #[error("the email is already taken")]
     EmailTaken,
+    /// Other changes to the account kept landing between reading and writing it.
+    #[error("the account kept changing; try again")]
+    Changed,
     /// Infrastructure failed.
     #[error(transparent)]
     Unexpected(#[from] UnexpectedError),
@@ -115,33 +118,43 @@ impl AccountService {
         update: ProfileUpdate,
         client: &ClientInfo,
     ) -> Result<User, UpdateProfileError> {
-        let current = &principal.user;
-        let email = update.email.filter(|email| email != current.email());
-        let full_name = update.full_name.filter(|name| name != current.full_name());
-        if email.is_none() && full_name.is_none() {
-            return Ok(current.clone());
+        let mut current = principal.user.clone();
+        // The update sets values, so when another change (an admin's, another device's) lands
+        // between the read and the write, it is applied again to the account as it now is.
+        for _ in 0..super::CHANGE_ATTEMPTS {
+            let email = update
+                .email
+                .clone()
+                .filter(|email| email != current.email());
+            let full_name = (update.full_name.clone()).filter(|name| name != current.full_name());
+            if email.is_none() && full_name.is_none() {
+                return Ok(current);
+            }
+            let now = self.core.ports.clock.now();
+            let mut event = AuditEvent::new(AuditAction::ProfileUpdated, now, client)
+                .by(current.id())
+                .on(current.id());
+            if email.is_some() {
+                event = event.with("email", "changed");
+            }
+            if full_name.is_some() {
+                event = event.with("full_name", "changed");
+            }
+            let read_as_of = current.updated_at();
+            let updated = current.clone().with_profile(email, full_name, now);
+            let users = &self.core.ports.users;
+            match users.update(&updated, read_as_of, false, &event).await {
+                Ok(()) => return Ok(updated),
+                Err(SaveUserError::EmailTaken) => return Err(UpdateProfileError::EmailTaken),
+                Err(SaveUserError::Changed) => {
+                    current = users.find_by_id(current.id()).await?.ok_or_else(|| {
+                        UnexpectedError::internal("updating a profile", "the account is gone")
+                    })?;
+                }
+                Err(SaveUserError::Unexpected(error)) => return Err(error.into()),
+            }
         }
-        let now = self.core.ports.clock.now();
-        let mut event = AuditEvent::new(AuditAction::ProfileUpdated, now, client)
-            .by(current.id())
-            .on(current.id());
-        if email.is_some() {
-            event = event.with("email", "changed");
-        }
-        if full_name.is_some() {
-            event = event.with("full_name", "changed");
-        }
-        let updated = current.clone().with_profile(email, full_name, now);
-        self.core
-            .ports
-            .users
-            .update(&updated, false, &event)
-            .await
-            .map_err(|error| match error {
-                SaveUserError::EmailTaken => UpdateProfileError::EmailTaken,
-                SaveUserError::Unexpected(error) => UpdateProfileError::Unexpected(error),
-            })?;
-        Ok(updated)
+        Err(UpdateProfileError::Changed)
     }
 
     /// Changes the caller's password. Every token issued before the change stops working:
@@ -321,7 +334,7 @@ mod tests {
         mocks
             .users
             .expect_update()
-            .withf(move |user, revoke_sessions, event| {
+            .withf(move |user, _, revoke_sessions, event| {
                 user.id() == id
                     && user.email().as_str() == "new@example.com"
                     && user.full_name().as_str() == "Ada Lovelace"
@@ -332,7 +345,7 @@ mod tests {
                     && !event.details.contains_key("full_name")
             })
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let update = ProfileUpdate {
             email: Some(Email::parse("new@example.com").unwrap()),
             full_name: None,
@@ -342,12 +355,50 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_update_meeting_another_change_is_applied_to_the_account_as_it_now_is() {
+        let caller = principal(Role::User);
+        let promoted = User::restore(crate::UserRecord {
+            role: Role::Admin,
+            updated_at: now() - Duration::seconds(1),
+            ..caller.user.to_record()
+        });
+        let (stale, fresh) = (caller.user.updated_at(), promoted.updated_at());
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_update()
+            .withf(move |_, read, _, _| *read == stale)
+            .times(1)
+            .returning(|_, _, _, _| Err(crate::SaveUserError::Changed));
+        mocks
+            .users
+            .expect_find_by_id()
+            .times(1)
+            .returning(move |_| Ok(Some(promoted.clone())));
+        mocks
+            .users
+            .expect_update()
+            .withf(move |user, read, _, _| *read == fresh && user.role() == Role::Admin)
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+        let update = ProfileUpdate {
+            email: None,
+            full_name: Some(FullName::parse("Ada King").unwrap()),
+        };
+        let user = block_on(service(mocks).update_profile(&caller, update, &client())).unwrap();
+        assert_eq!(
+            (user.role(), user.full_name().as_str()),
+            (Role::Admin, "Ada King")
+        );
+    }
+
+    #[test]
     fn update_profile_reports_a_taken_email() {
         let mut mocks = Mocks::new();
         mocks
             .users
             .expect_update()
-            .returning(|_, _, _| Err(crate::SaveUserError::EmailTaken));
+            .returning(|_, _, _, _| Err(crate::SaveUserError::EmailTaken));
         let update = ProfileUpdate {
             email: Some(Email::parse("taken@example.com").unwrap()),
             full_name: None,

@@ -131,6 +131,9 @@ pub enum UpdateUserError {
     /// It would demote or deactivate the caller's own account.
     #[error("administrators cannot demote or deactivate their own account")]
     OwnAccount,
+    /// Other changes to the account kept landing between reading and writing it.
+    #[error("the account kept changing; try again")]
+    Changed,
     /// Infrastructure failed.
     #[error(transparent)]
     Unexpected(#[from] UnexpectedError),
@@ -148,6 +151,10 @@ pub enum ToggleActivationError {
     /// The target is the caller's own account.
     #[error("administrators cannot deactivate their own account")]
     OwnAccount,
+    /// The account changed after it was read (another toggle, say): nothing was done, since
+    /// flipping the new state might undo what the caller meant.
+    #[error("the account changed meanwhile")]
+    Changed,
     /// Infrastructure failed.
     #[error(transparent)]
     Unexpected(#[from] UnexpectedError),
@@ -168,6 +175,22 @@ pub enum ListAuditError {
     /// Infrastructure failed.
     #[error(transparent)]
     Unexpected(#[from] UnexpectedError),
+}
+
+/// An administrative save's failure other than [`SaveUserError::Changed`], which callers
+/// handle themselves.
+fn unexpected(error: SaveUserError) -> UnexpectedError {
+    match error {
+        // Only the email is unique, and an administrative update never changes it.
+        SaveUserError::EmailTaken => UnexpectedError::internal(
+            "updating a user without changing the email",
+            "the store reported the email as taken",
+        ),
+        SaveUserError::Changed => {
+            UnexpectedError::internal("updating a user", "the account changed meanwhile")
+        }
+        SaveUserError::Unexpected(error) => error,
+    }
 }
 
 /// Administrative use cases. Each checks the caller's role itself.
@@ -269,37 +292,49 @@ impl AdminService {
             is_active,
             full_name,
         } = update;
-        let target = self
-            .core
-            .ports
-            .users
-            .find_by_id(id)
-            .await?
-            .ok_or(UpdateUserError::NotFound)?;
-        let demotes = role.is_some_and(|role| !role.can_administer());
-        let deactivates = is_active == Some(false);
-        if target.id() == actor.user_id() && (demotes || deactivates) {
-            return Err(UpdateUserError::OwnAccount);
+        // The update sets values rather than flipping them, so when another change lands
+        // between the read and the write, applying it again to the account as it now is
+        // loses nothing.
+        for _ in 0..super::CHANGE_ATTEMPTS {
+            let target = self
+                .core
+                .ports
+                .users
+                .find_by_id(id)
+                .await?
+                .ok_or(UpdateUserError::NotFound)?;
+            let demotes = role.is_some_and(|role| !role.can_administer());
+            let deactivates = is_active == Some(false);
+            if target.id() == actor.user_id() && (demotes || deactivates) {
+                return Err(UpdateUserError::OwnAccount);
+            }
+            let mut event = AuditEvent::new(
+                AuditAction::UserUpdated,
+                self.core.ports.clock.now(),
+                client,
+            )
+            .by(actor.user_id())
+            .on(target.id());
+            if let Some(role) = role {
+                event = event.with("role", role.as_str());
+            }
+            if let Some(is_active) = is_active {
+                event = event.with("is_active", is_active.to_string());
+            }
+            if full_name.is_some() {
+                event = event.with("full_name", "changed");
+            }
+            match self
+                .save(target, role, is_active, full_name.clone(), event)
+                .await
+            {
+                Err(SaveUserError::Changed) => {}
+                saved => {
+                    return saved.map_err(|error| UpdateUserError::Unexpected(unexpected(error)));
+                }
+            }
         }
-        let mut event = AuditEvent::new(
-            AuditAction::UserUpdated,
-            self.core.ports.clock.now(),
-            client,
-        )
-        .by(actor.user_id())
-        .on(target.id());
-        if let Some(role) = role {
-            event = event.with("role", role.as_str());
-        }
-        if let Some(is_active) = is_active {
-            event = event.with("is_active", is_active.to_string());
-        }
-        if full_name.is_some() {
-            event = event.with("full_name", "changed");
-        }
-        self.save(target, role, is_active, full_name, event)
-            .await
-            .map_err(UpdateUserError::Unexpected)
+        Err(UpdateUserError::Changed)
     }
 
     /// Flips a user's activation. Deactivation revokes every session of the user at once.
@@ -335,9 +370,10 @@ impl AdminService {
         .by(actor.user_id())
         .on(target.id())
         .with("is_active", is_active.to_string());
-        self.save(target, None, Some(is_active), None, event)
-            .await
-            .map_err(ToggleActivationError::Unexpected)
+        match self.save(target, None, Some(is_active), None, event).await {
+            Err(SaveUserError::Changed) => Err(ToggleActivationError::Changed),
+            saved => saved.map_err(|error| ToggleActivationError::Unexpected(unexpected(error))),
+        }
     }
 
     async fn save(
@@ -347,24 +383,15 @@ impl AdminService {
         is_active: Option<bool>,
         full_name: Option<FullName>,
         event: AuditEvent,
-    ) -> Result<User, UnexpectedError> {
+    ) -> Result<User, SaveUserError> {
         let deactivates = target.is_active() && is_active == Some(false);
+        let read_as_of = target.updated_at();
         let updated = target.with_administration(role, is_active, full_name, event.at);
-        match self
-            .core
-            .ports
-            .users
-            .update(&updated, deactivates, &event)
-            .await
-        {
-            Ok(()) => Ok(updated),
-            // Only the email is unique, and an administrative update never changes it.
-            Err(SaveUserError::EmailTaken) => Err(UnexpectedError::internal(
-                "updating a user without changing the email",
-                "the store reported the email as taken",
-            )),
-            Err(SaveUserError::Unexpected(error)) => Err(error),
-        }
+        let users = &self.core.ports.users;
+        users
+            .update(&updated, read_as_of, deactivates, &event)
+            .await?;
+        Ok(updated)
     }
 
     /// Creates an active admin account, for bootstrapping from the command line. The same
@@ -396,6 +423,11 @@ impl AdminService {
             .await
             .map_err(|error| match error {
                 SaveUserError::EmailTaken => SignUpError::EmailTaken,
+                // An insert has no earlier state to have changed.
+                SaveUserError::Changed => SignUpError::Unexpected(UnexpectedError::internal(
+                    "inserting a user",
+                    "the store reported a concurrent change",
+                )),
                 SaveUserError::Unexpected(error) => SignUpError::Unexpected(error),
             })?;
         Ok(user)
@@ -451,6 +483,7 @@ mod tests {
         UserFilter, UserOrdering, UserSlice,
     };
     use pollster::block_on;
+    use time::Duration;
 
     fn service(mocks: Mocks) -> AdminService {
         AdminService::new(mocks.ports(), Settings::default())
@@ -743,9 +776,9 @@ mod tests {
         mocks
             .users
             .expect_update()
-            .withf(|user, revoke, _| user.full_name().as_str() == "Countess" && !revoke)
+            .withf(|user, _, revoke, _| user.full_name().as_str() == "Countess" && !revoke)
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let updated = block_on(service(mocks).update_user(
             &caller,
             caller.user_id(),
@@ -769,7 +802,7 @@ mod tests {
         mocks
             .users
             .expect_update()
-            .withf(move |user, revoke_sessions, event| {
+            .withf(move |user, _, revoke_sessions, event| {
                 user.id() == target_id
                     && !user.is_active()
                     && user.role() == Role::Admin
@@ -782,7 +815,7 @@ mod tests {
                     && event.details["is_active"] == "false"
             })
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let updated = block_on(service(mocks).update_user(
             &caller,
             target_id,
@@ -866,13 +899,13 @@ mod tests {
             mocks
                 .users
                 .expect_update()
-                .withf(move |user, revoke_sessions, event| {
+                .withf(move |user, _, revoke_sessions, event| {
                     user.is_active() != was_active
                         && *revoke_sessions == was_active
                         && event.action == AuditAction::ActivationToggled
                 })
                 .times(1)
-                .returning(|_, _, _| Ok(()));
+                .returning(|_, _, _, _| Ok(()));
             let toggled = block_on(service(mocks).toggle_activation(
                 &principal(Role::Admin),
                 UserId::new(),
@@ -881,6 +914,106 @@ mod tests {
             .unwrap();
             assert_eq!(toggled.is_active(), !was_active);
         }
+    }
+
+    #[test]
+    fn a_toggle_that_read_a_state_since_changed_does_nothing() {
+        let target = user("target@example.com", Role::User);
+        let read_as_of = target.updated_at();
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_find_by_id()
+            .times(1)
+            .returning(move |_| Ok(Some(target.clone())));
+        mocks
+            .users
+            .expect_update()
+            .withf(move |_, read, _, _| *read == read_as_of)
+            .times(1)
+            .returning(|_, _, _, _| Err(SaveUserError::Changed));
+        let error = block_on(service(mocks).toggle_activation(
+            &principal(Role::Admin),
+            UserId::new(),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(error, ToggleActivationError::Changed), "{error:?}");
+    }
+
+    #[test]
+    fn an_update_meeting_another_change_is_applied_again_to_the_new_state() {
+        let first = user("target@example.com", Role::User);
+        let renamed = first.clone().with_profile(
+            None,
+            Some(FullName::parse("Renamed meanwhile").unwrap()),
+            now() - Duration::seconds(1),
+        );
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut mocks = Mocks::new();
+        let counter = std::sync::Arc::clone(&reads);
+        let (before, after) = (first.clone(), renamed.clone());
+        mocks.users.expect_find_by_id().returning(move |_| {
+            let read = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Some(if read == 0 {
+                before.clone()
+            } else {
+                after.clone()
+            }))
+        });
+        let (stale, fresh) = (first.updated_at(), renamed.updated_at());
+        mocks
+            .users
+            .expect_update()
+            .withf(move |_, read, _, _| *read == stale)
+            .times(1)
+            .returning(|_, _, _, _| Err(SaveUserError::Changed));
+        mocks
+            .users
+            .expect_update()
+            .withf(move |user, read, _, _| {
+                *read == fresh
+                    && user.role() == Role::Admin
+                    && user.full_name().as_str() == "Renamed meanwhile"
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+        let updated = block_on(service(mocks).update_user(
+            &principal(Role::Admin),
+            UserId::new(),
+            update(Some(Role::Admin), None, None),
+            &client(),
+        ))
+        .unwrap();
+        assert_eq!(
+            updated.full_name().as_str(),
+            "Renamed meanwhile",
+            "nothing was lost"
+        );
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn an_update_that_keeps_meeting_changes_gives_up() {
+        let target = user("target@example.com", Role::User);
+        let mut mocks = Mocks::new();
+        mocks
+            .users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(target.clone())));
+        mocks
+            .users
+            .expect_update()
+            .times(5)
+            .returning(|_, _, _, _| Err(SaveUserError::Changed));
+        let error = block_on(service(mocks).update_user(
+            &principal(Role::Admin),
+            UserId::new(),
+            update(Some(Role::Admin), None, None),
+            &client(),
+        ))
+        .unwrap_err();
+        assert!(matches!(error, UpdateUserError::Changed), "{error:?}");
     }
 
     // ---- create admin ----

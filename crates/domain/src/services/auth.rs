@@ -169,6 +169,11 @@ impl AuthService {
             .await
             .map_err(|error| match error {
                 SaveUserError::EmailTaken => SignUpError::EmailTaken,
+                // An insert has no earlier state to have changed.
+                SaveUserError::Changed => SignUpError::Unexpected(UnexpectedError::internal(
+                    "inserting a user",
+                    "the store reported a concurrent change",
+                )),
                 SaveUserError::Unexpected(error) => SignUpError::Unexpected(error),
             })?;
         let tokens = self.core.token_pair(&user, &session, refresh, now)?;

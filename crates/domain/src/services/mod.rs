@@ -146,6 +146,10 @@ impl Settings {
     }
 }
 
+/// How often an update that sets values is applied again when other changes keep landing
+/// between its read and its write.
+const CHANGE_ATTEMPTS: usize = 5;
+
 /// What every service holds.
 #[derive(Clone)]
 struct Core {

@@ -407,19 +407,34 @@ async fn counts_follow_every_change_of_role_and_activity_whoever_makes_it(databa
     let repository = database.users();
     let promoted = changed(&ada, Role::Admin, true);
     repository
-        .update(&promoted, false, &event(AuditAction::UserUpdated, &ada))
+        .update(
+            &promoted,
+            ada.updated_at(),
+            false,
+            &event(AuditAction::UserUpdated, &ada),
+        )
         .await
         .unwrap();
     assert_eq!(totals(&database).await, [2, 1, 1, 0, 1]);
     let deactivated = changed(&alan, Role::User, false);
     repository
-        .update(&deactivated, true, &event(AuditAction::UserUpdated, &alan))
+        .update(
+            &deactivated,
+            alan.updated_at(),
+            true,
+            &event(AuditAction::UserUpdated, &alan),
+        )
         .await
         .unwrap();
     assert_eq!(totals(&database).await, [2, 1, 1, 1, 0]);
     // An update that changes neither leaves the counts alone.
     repository
-        .update(&deactivated, false, &event(AuditAction::UserUpdated, &alan))
+        .update(
+            &deactivated,
+            alan.updated_at(),
+            false,
+            &event(AuditAction::UserUpdated, &alan),
+        )
         .await
         .unwrap();
     assert_eq!(totals(&database).await, [2, 1, 1, 1, 0]);
@@ -464,7 +479,12 @@ async fn opposite_activity_changes_at_once_neither_deadlock_nor_lose_a_count(dat
             for round in 0..40 {
                 let target = changed(&user, Role::User, (round % 2 == 1) != user.is_active());
                 repository
-                    .update(&target, false, &event(AuditAction::UserUpdated, &user))
+                    .update(
+                        &target,
+                        user.updated_at(),
+                        false,
+                        &event(AuditAction::UserUpdated, &user),
+                    )
                     .await
                     .unwrap();
             }

@@ -22,6 +22,7 @@ on_both_backends!(
     update_saves_the_profile_and_revokes_sessions_only_when_asked,
     updating_to_a_taken_email_is_email_taken,
     updating_an_unknown_user_is_an_internal_error,
+    an_update_read_before_another_change_writes_nothing,
     record_login_stores_the_rehash_and_opens_a_session,
     record_login_writes_nothing_for_an_account_changed_while_the_login_was_checked,
     a_login_write_that_fails_midway_writes_nothing_and_leaves_its_connection_usable,
@@ -184,7 +185,12 @@ async fn update_saves_the_profile_and_revokes_sessions_only_when_asked(database:
         ..ada.to_record()
     });
     users
-        .update(&renamed, false, &event(AuditAction::ProfileUpdated, &ada))
+        .update(
+            &renamed,
+            ada.updated_at(),
+            false,
+            &event(AuditAction::ProfileUpdated, &ada),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -214,6 +220,7 @@ async fn update_saves_the_profile_and_revokes_sessions_only_when_asked(database:
     users
         .update(
             &deactivated,
+            renamed.updated_at(),
             true,
             &event(AuditAction::ActivationToggled, &ada),
         )
@@ -252,7 +259,12 @@ async fn updating_to_a_taken_email_is_email_taken(database: TestDb) {
     });
     let outcome = database
         .users()
-        .update(&clash, true, &event(AuditAction::ProfileUpdated, &ada))
+        .update(
+            &clash,
+            ada.updated_at(),
+            true,
+            &event(AuditAction::ProfileUpdated, &ada),
+        )
         .await;
     assert!(
         matches!(outcome, Err(SaveUserError::EmailTaken)),
@@ -268,11 +280,63 @@ async fn updating_to_a_taken_email_is_email_taken(database: TestDb) {
     );
 }
 
+async fn an_update_read_before_another_change_writes_nothing(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let users = database.users();
+    let deactivated = User::restore(domain::UserRecord {
+        is_active: false,
+        updated_at: micros(now() + Duration::seconds(1)),
+        ..ada.to_record()
+    });
+    users
+        .update(
+            &deactivated,
+            ada.updated_at(),
+            true,
+            &event(AuditAction::ActivationToggled, &ada),
+        )
+        .await
+        .unwrap();
+    // A second toggle that read Ada before the first: it would undo it.
+    let stale = User::restore(domain::UserRecord {
+        is_active: false,
+        full_name: FullName::parse("Stale").unwrap(),
+        updated_at: micros(now() + Duration::seconds(2)),
+        ..ada.to_record()
+    });
+    let outcome = users
+        .update(
+            &stale,
+            ada.updated_at(),
+            false,
+            &event(AuditAction::ActivationToggled, &ada),
+        )
+        .await;
+    assert!(
+        matches!(outcome, Err(SaveUserError::Changed)),
+        "{outcome:?}"
+    );
+    let stored = users.find_by_id(ada.id()).await.unwrap().unwrap();
+    assert_eq!(stored, deactivated);
+    let toggles = audit_actions(&database, ada.id())
+        .await
+        .into_iter()
+        .filter(|action| *action == AuditAction::ActivationToggled)
+        .count();
+    assert_eq!(toggles, 1, "the refused update recorded no event");
+}
+
 async fn updating_an_unknown_user_is_an_internal_error(database: TestDb) {
     let ghost = user("ghost@example.com", "Nobody");
     let outcome = database
         .users()
-        .update(&ghost, false, &event(AuditAction::ProfileUpdated, &ghost))
+        .update(
+            &ghost,
+            ghost.updated_at(),
+            false,
+            &event(AuditAction::ProfileUpdated, &ghost),
+        )
         .await;
     match outcome {
         Err(SaveUserError::Unexpected(error)) => assert_eq!(error.kind(), UnexpectedKind::Internal),
@@ -598,6 +662,7 @@ async fn a_read_by_email_sees_what_every_connection_committed(database: TestDb) 
     users
         .update(
             &deactivated,
+            changed.updated_at(),
             true,
             &event(AuditAction::ActivationToggled, &ada),
         )

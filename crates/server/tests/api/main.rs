@@ -8,6 +8,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod concurrency;
 mod connections;
 mod hardening;
 mod me;
