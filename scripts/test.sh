@@ -57,5 +57,8 @@ export SERVER_BIN="$target_dir/debug/server"
 step "docker-compose.yml and the Dockerfile agree with that binary"
 /usr/bin/python3 scripts/check-deploy.py "$SERVER_BIN"
 
+step "API fuzzing: schemathesis, every phase and check, as admin and user, on both backends"
+scripts/fuzz-api.sh "$SERVER_BIN"
+
 step "web: API types, type-check, unit tests, build, end-to-end (Chromium)"
 web/scripts/ci.sh

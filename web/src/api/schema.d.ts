@@ -301,7 +301,7 @@ export interface components {
          *     }
          */
         AdminUpdateRequest: {
-            /** @description 1 to 150 characters. */
+            /** @description 1 to 150 characters, not all spaces, no control characters. */
             full_name?: string | null;
             /** @description Deactivation revokes every session of the user at once. */
             is_active?: boolean | null;
@@ -434,7 +434,7 @@ export interface components {
         PatchProfileRequest: {
             /** @description Must not belong to another account. */
             email?: string | null;
-            /** @description 1 to 150 characters. */
+            /** @description 1 to 150 characters, not all spaces, no control characters. */
             full_name?: string | null;
         };
         /**
@@ -489,7 +489,7 @@ export interface components {
         ReplaceProfileRequest: {
             /** @description Must not belong to another account. */
             email: string;
-            /** @description 1 to 150 characters. */
+            /** @description 1 to 150 characters, not all spaces, no control characters. */
             full_name: string;
         };
         /**
@@ -547,11 +547,17 @@ export interface components {
          *     }
          */
         SignUpRequest: {
-            /** @description The email; stored trimmed and lower-cased; at most 254 characters. */
+            /**
+             * @description The email; stored trimmed and lower-cased; at most 254 characters, 64 of them before
+             *     the `@`.
+             */
             email: string;
-            /** @description 1 to 150 characters. */
+            /** @description 1 to 150 characters, not all spaces, no control characters. */
             full_name: string;
-            /** @description 8 to 128 characters, not entirely numeric, not common, not like the email or name. */
+            /**
+             * @description 8 to 128 characters, not entirely numeric, not common, not like the email or name
+             *     (zxcvbn score at least `PASSWORD_MIN_SCORE`, 3 by default): rules a schema cannot state.
+             */
             password: string;
         };
         /**
@@ -718,7 +724,7 @@ export interface operations {
     list_audit: {
         parameters: {
             query?: {
-                /** @description 1-based page number (default 1). */
+                /** @description 1-based page number (default 1). A malformed page, or one past the end, is a 404. */
                 page?: string;
                 /** @description Events per page, 1 to 100 (default 10). */
                 page_size?: string;
@@ -727,7 +733,7 @@ export interface operations {
                 /** @description Only events about this user id. */
                 target?: string;
                 /** @description Only this action, e.g. `login_failed`. */
-                action?: string;
+                action?: "" | "signup" | "login" | "login_failed" | "lockout" | "refresh_reuse" | "logout" | "logout_all" | "password_change" | "profile_update" | "session_revoke" | "admin_user_update" | "admin_toggle_active" | "admin_create";
             };
             header?: never;
             path?: never;
@@ -798,14 +804,17 @@ export interface operations {
                 page?: string;
                 /** @description Users per page, 1 to 100 (default 10). */
                 page_size?: string;
-                /** @description A case-insensitive substring of the email or the full name. */
+                /**
+                 * @description A case-insensitive substring of the email or the full name, without control
+                 *     characters.
+                 */
                 search?: string;
                 /** @description `admin` or `user`. */
-                role?: string;
+                role?: "" | "admin" | "user";
                 /** @description `true` or `false`. */
-                is_active?: string;
+                is_active?: "" | "true" | "false" | "True" | "False" | "1" | "0";
                 /** @description `date_joined`, `-date_joined` (default), `email` or `-email`. */
-                ordering?: string;
+                ordering?: "" | "date_joined" | "-date_joined" | "email" | "-email";
                 /** @description A `next_cursor` from a previous page: keyset paging, the same cost at any depth. */
                 cursor?: string;
             };

@@ -51,3 +51,5 @@ export type UserOrdering = "date_joined" | "-date_joined" | "email" | "-email";
 
 /** Query parameters of GET /api/admin/audit/. */
 export type AuditQuery = { page?: number } & Omit<NonNullable<operations["list_audit"]["parameters"]["query"]>, "page" | "page_size">;
+/** An audit action the log can be filtered by (the document also allows "", no filter). */
+export type AuditAction = Exclude<NonNullable<AuditQuery["action"]>, "">;

@@ -1,7 +1,9 @@
 //! `/api/admin/`: administrators list, view, update and (de)activate users, and read the
 //! audit log. Who may do this is decided by the domain; handlers only translate.
 
-use super::query::{RawAuditQuery, RawUserQuery, audit_query, cursor_token, user_query};
+use super::query::{
+    RawAuditQuery, RawUserQuery, audit_query, cursor_token, ordering_to_wire, user_query,
+};
 use super::{RoleDto, UserResponse, tags, user_id};
 use crate::extract::{AppJson, AppQuery, Authenticated, Client};
 use crate::problem::{Problem, ProblemDetails};
@@ -9,29 +11,92 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Uri, header};
-use domain::{AuditEvent, FieldErrors, FullName, UpdateUserError, UserUpdate};
+use domain::{
+    AuditAction, AuditEvent, FieldErrors, FullName, UpdateUserError, UserOrdering, UserUpdate,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+
+/// The names `?ordering=` takes, for the document (the parser in `query` reads the same).
+enum OrderingDto {}
+
+impl PartialSchema for OrderingDto {
+    fn schema() -> RefOr<Schema> {
+        filter_values(UserOrdering::ALL.map(ordering_to_wire))
+    }
+}
+
+impl ToSchema for OrderingDto {}
+
+/// The names `?action=` takes: every audit action.
+enum AuditActionDto {}
+
+impl PartialSchema for AuditActionDto {
+    fn schema() -> RefOr<Schema> {
+        filter_values(AuditAction::ALL.map(AuditAction::as_str))
+    }
+}
+
+impl ToSchema for AuditActionDto {}
+
+/// The values `?role=` takes.
+enum RoleFilterDto {}
+
+impl PartialSchema for RoleFilterDto {
+    fn schema() -> RefOr<Schema> {
+        filter_values(["admin", "user"])
+    }
+}
+
+impl ToSchema for RoleFilterDto {}
+
+/// The values `?is_active=` takes, as Django's `BooleanFilter` reads them.
+enum BooleanFilterDto {}
+
+impl PartialSchema for BooleanFilterDto {
+    fn schema() -> RefOr<Schema> {
+        filter_values(["true", "false", "True", "False", "1", "0"])
+    }
+}
+
+impl ToSchema for BooleanFilterDto {}
+
+/// A string filter taking one of `values`, or the empty string: no filter.
+fn filter_values<const N: usize>(values: [&'static str; N]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(std::iter::once("").chain(values)))
+        .into()
+}
 
 /// Filters, ordering and page of the user list. An empty value (`?role=`) is no filter.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct UserListParams {
     /// 1-based page number (default 1). A malformed page, or one past the end, is a 404.
+    #[param(pattern = r"^([1-9][0-9]*)?$")]
     page: Option<String>,
     /// Users per page, 1 to 100 (default 10).
+    #[param(pattern = r"^([1-9][0-9]?|100)?$")]
     page_size: Option<String>,
-    /// A case-insensitive substring of the email or the full name.
+    /// A case-insensitive substring of the email or the full name, without control
+    /// characters.
+    #[param(max_length = 254, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     search: Option<String>,
     /// `admin` or `user`.
+    #[param(value_type = Option<RoleFilterDto>, inline)]
     role: Option<String>,
     /// `true` or `false`.
+    #[param(value_type = Option<BooleanFilterDto>, inline)]
     is_active: Option<String>,
     /// `date_joined`, `-date_joined` (default), `email` or `-email`.
+    #[param(value_type = Option<OrderingDto>, inline)]
     ordering: Option<String>,
     /// A `next_cursor` from a previous page: keyset paging, the same cost at any depth.
     cursor: Option<String>,
@@ -68,7 +133,11 @@ pub(crate) struct AdminUpdateRequest {
     role: Option<RoleDto>,
     /// Deactivation revokes every session of the user at once.
     is_active: Option<bool>,
-    /// 1 to 150 characters.
+    /// 1 to 150 characters, not all spaces, no control characters.
+    #[schema(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        max_length = 150
+    )]
     full_name: Option<String>,
 }
 
@@ -76,15 +145,24 @@ pub(crate) struct AdminUpdateRequest {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct AuditListParams {
-    /// 1-based page number (default 1).
+    /// 1-based page number (default 1). A malformed page, or one past the end, is a 404.
+    #[param(pattern = r"^([1-9][0-9]*)?$")]
     page: Option<String>,
     /// Events per page, 1 to 100 (default 10).
+    #[param(pattern = r"^([1-9][0-9]?|100)?$")]
     page_size: Option<String>,
     /// Only events by this user id.
+    #[param(
+        pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     actor: Option<String>,
     /// Only events about this user id.
+    #[param(
+        pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     target: Option<String>,
     /// Only this action, e.g. `login_failed`.
+    #[param(value_type = Option<AuditActionDto>, inline)]
     action: Option<String>,
 }
 

@@ -20,11 +20,22 @@ use utoipa_axum::routes;
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "vivid-otter-cabinet-91", "full_name": "Ada Lovelace"}))]
 pub(crate) struct SignUpRequest {
-    /// The email; stored trimmed and lower-cased; at most 254 characters.
+    /// The email; stored trimmed and lower-cased; at most 254 characters, 64 of them before
+    /// the `@`.
+    #[schema(
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9]([A-Za-z0-9-]{0,57}[A-Za-z0-9])?)$",
+        max_length = 254
+    )]
     email: String,
-    /// 8 to 128 characters, not entirely numeric, not common, not like the email or name.
+    /// 8 to 128 characters, not entirely numeric, not common, not like the email or name
+    /// (zxcvbn score at least `PASSWORD_MIN_SCORE`, 3 by default): rules a schema cannot state.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
-    /// 1 to 150 characters.
+    /// 1 to 150 characters, not all spaces, no control characters.
+    #[schema(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        max_length = 150
+    )]
     full_name: String,
 }
 

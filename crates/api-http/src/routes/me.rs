@@ -22,9 +22,17 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"full_name": "Ada King", "email": "ada.king@example.com"}))]
 pub(crate) struct ReplaceProfileRequest {
-    /// 1 to 150 characters.
+    /// 1 to 150 characters, not all spaces, no control characters.
+    #[schema(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        max_length = 150
+    )]
     full_name: String,
     /// Must not belong to another account.
+    #[schema(
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9]([A-Za-z0-9-]{0,57}[A-Za-z0-9])?)$",
+        max_length = 254
+    )]
     email: String,
 }
 
@@ -32,9 +40,17 @@ pub(crate) struct ReplaceProfileRequest {
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"full_name": "Ada King"}))]
 pub(crate) struct PatchProfileRequest {
-    /// 1 to 150 characters.
+    /// 1 to 150 characters, not all spaces, no control characters.
+    #[schema(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        max_length = 150
+    )]
     full_name: Option<String>,
     /// Must not belong to another account.
+    #[schema(
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9]([A-Za-z0-9-]{0,57}[A-Za-z0-9])?)$",
+        max_length = 254
+    )]
     email: Option<String>,
 }
 
@@ -45,6 +61,7 @@ pub(crate) struct ChangePasswordRequest {
     /// The current password.
     old_password: String,
     /// The new password; the same rules as at sign-up, and not the old one.
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 

@@ -50,8 +50,18 @@ pub(crate) struct RawAuditQuery<'a> {
 
 /// A parameter's value, or `None` when it is absent or empty: DRF and django-filter read
 /// `?role=` as no filter at all, and so do we.
+/// A filter's value, unless it is empty (`?role=`), which django-filter and DRF read as no
+/// filter. Every other value is read exactly as the OpenAPI document states it: no trimming,
+/// no other spelling, so that what the document allows and what the server accepts agree.
 fn given(raw: Option<&str>) -> Option<&str> {
-    raw.filter(|value| !value.trim().is_empty())
+    raw.filter(|value| !value.is_empty())
+}
+
+/// A positive decimal number as the document's pattern has it: digits only, no sign, no
+/// leading zero.
+fn positive_number(raw: &str) -> Option<u32> {
+    let digits = raw.bytes().all(|byte| byte.is_ascii_digit()) && !raw.starts_with('0');
+    digits.then(|| raw.parse().ok()).flatten()
 }
 
 /// Reads the user listing's parameters. Every malformed filter is reported at once (400); a
@@ -132,7 +142,8 @@ pub(crate) fn audit_query(raw: RawAuditQuery<'_>) -> Result<AuditListQuery, Prob
     let size = page_size(given(raw.page_size), &mut errors);
     let mut user_id = |field: &'static str, raw: Option<&str>| {
         given(raw).and_then(|value| {
-            let id = UserId::parse(value.trim());
+            // The hyphenated form only, which is what the API writes.
+            let id = (value.len() == 36).then(|| UserId::parse(value)).flatten();
             if id.is_none() {
                 errors.add(field, USER_ID_MESSAGE);
             }
@@ -142,7 +153,7 @@ pub(crate) fn audit_query(raw: RawAuditQuery<'_>) -> Result<AuditListQuery, Prob
     let actor = user_id("actor", raw.actor);
     let target = user_id("target", raw.target);
     let action = given(raw.action).and_then(|value| {
-        AuditAction::parse(value.trim())
+        AuditAction::parse(value)
             .map_err(|_| errors.add("action", ACTION_MESSAGE))
             .ok()
     });
@@ -164,9 +175,9 @@ fn invalid_page() -> Problem {
 
 /// Reads `page_size` (1 to 100, default 10), recording a message when it is malformed.
 fn page_size(raw: Option<&str>, errors: &mut FieldErrors) -> u32 {
-    match raw.map(|value| value.trim().parse::<u32>()) {
+    match raw.map(positive_number) {
         None => DEFAULT_PAGE_SIZE,
-        Some(Ok(size)) if is_valid_page_size(size) => size,
+        Some(Some(size)) if is_valid_page_size(size) => size,
         Some(_) => {
             errors.add("page_size", PAGE_SIZE_MESSAGE);
             DEFAULT_PAGE_SIZE
@@ -176,18 +187,18 @@ fn page_size(raw: Option<&str>, errors: &mut FieldErrors) -> u32 {
 
 /// Reads `page` (1-based, default 1); a malformed one names no page.
 fn page_number(raw: Option<&str>) -> Result<u32, Problem> {
-    match raw.map(|value| value.trim().parse::<u32>()) {
+    match raw.map(positive_number) {
         None => Ok(1),
-        Some(Ok(number)) if number >= 1 => Ok(number),
+        Some(Some(number)) => Ok(number),
         Some(_) => Err(invalid_page()),
     }
 }
 
 /// Reads a boolean filter the way Django's `BooleanFilter` does.
 fn boolean(raw: &str, field: &'static str, errors: &mut FieldErrors) -> Option<bool> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => Some(true),
-        "false" | "0" => Some(false),
+    match raw {
+        "true" | "True" | "1" => Some(true),
+        "false" | "False" | "0" => Some(false),
         _ => {
             errors.add(field, BOOLEAN_MESSAGE);
             None
@@ -196,7 +207,7 @@ fn boolean(raw: &str, field: &'static str, errors: &mut FieldErrors) -> Option<b
 }
 
 /// The `ordering` parameter's spelling of each ordering.
-fn ordering_to_wire(ordering: UserOrdering) -> &'static str {
+pub(crate) fn ordering_to_wire(ordering: UserOrdering) -> &'static str {
     match ordering {
         UserOrdering::DateJoined => "date_joined",
         UserOrdering::DateJoinedDesc => "-date_joined",

@@ -200,6 +200,10 @@ async fn malformed_pages_are_404_and_malformed_filters_400(backend: Backend) {
         "?page=abc",
         "?cursor=zz",
         "?cursor=00",
+        // Exactly as the document's pattern states a page number: no sign, space or zero first.
+        "?page=%2B1",
+        "?page=01",
+        "?page=%201",
     ] {
         problem(
             app.get(&format!("/api/admin/users/{query}"), &admin.access)
@@ -214,6 +218,13 @@ async fn malformed_pages_are_404_and_malformed_filters_400(backend: Backend) {
         "?role=root",
         "?is_active=maybe",
         "?ordering=password",
+        // Only the spellings the document lists: what it allows and what is accepted agree.
+        "?page_size=%2B5",
+        "?page_size=05",
+        "?role=%20",
+        "?role=Admin",
+        "?is_active=TRUE",
+        "?ordering=%20email",
     ] {
         let body = problem(
             app.get(&format!("/api/admin/users/{query}"), &admin.access)

@@ -5,7 +5,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
 import { useApi } from "../../api/ApiContext";
-import type { AuditEvent } from "../../api/types";
+import type { AuditAction, AuditEvent } from "../../api/types";
 import { useSession } from "../../auth/SessionContext";
 import { SelectField, TextField } from "../../components/Field";
 import { Pagination } from "../../components/Pagination";
@@ -15,7 +15,7 @@ import { formatDateTime } from "../../lib/format";
 import { useResource } from "../../lib/useResource";
 
 /** The actions the server records (AuditEventResponse.action in crates/api-http). */
-const ACTIONS: { value: string; label: string }[] = [
+const ACTIONS: { value: AuditAction; label: string }[] = [
   { value: "signup", label: "Sign-up" },
   { value: "login", label: "Login" },
   { value: "login_failed", label: "Failed login" },
@@ -36,16 +36,21 @@ const AUDIT_PAGE_SIZE = 10;
 
 interface AuditFilters {
   page: number;
-  action: string;
+  action: AuditAction | "";
   actor: string;
   target: string;
+}
+
+/** `value` if it names an action, else "" (no filter). */
+function toAction(value: string | null): AuditAction | "" {
+  return ACTIONS.find((option) => option.value === value)?.value ?? "";
 }
 
 function readFilters(params: URLSearchParams): AuditFilters {
   const page = Number.parseInt(params.get("page") ?? "1", 10);
   return {
     page: Number.isFinite(page) && page > 0 ? page : 1,
-    action: params.get("action") ?? "",
+    action: toAction(params.get("action")),
     actor: params.get("actor") ?? "",
     target: params.get("target") ?? "",
   };
@@ -92,14 +97,13 @@ export function AdminAuditPage() {
       <PageHeader title="Audit log" description="Sign-ups, logins, password changes and every admin action, newest first." />
       <Card className="mb-6">
         <form role="search" aria-label="Filter audit events" onSubmit={onSubmit} className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4 lg:items-end">
-          <SelectField label="Action" name="action" value={draft.action} onChange={(event) => setDraft({ ...draft, action: event.target.value })}>
+          <SelectField label="Action" name="action" value={draft.action} onChange={(event) => setDraft({ ...draft, action: toAction(event.target.value) })}>
             <option value="">Any action</option>
             {ACTIONS.map((action) => (
               <option key={action.value} value={action.value}>
                 {action.label}
               </option>
             ))}
-            {draft.action && !ACTIONS.some((action) => action.value === draft.action) && <option value={draft.action}>{draft.action}</option>}
           </SelectField>
           <TextField label="Actor id" name="actor" placeholder="User id" value={draft.actor} onChange={(event) => setDraft({ ...draft, actor: event.target.value })} />
           <TextField label="Target id" name="target" placeholder="User id" value={draft.target} onChange={(event) => setDraft({ ...draft, target: event.target.value })} />
