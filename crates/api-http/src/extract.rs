@@ -271,6 +271,16 @@ mod tests {
     use super::*;
     use axum::http::Request;
 
+    proptest::proptest! {
+        /// The problem mapper's message rewriting takes any text serde could produce.
+        #[test]
+        fn rewording_any_message_never_panics(message in "\\PC{0,200}", name in "\\PC{0,20}") {
+            let _ = without_type_names(&message);
+            let _ = without_type_names(&format!("{message} expected struct {name}"));
+            let _ = quoted_field(&message, "missing field `");
+        }
+    }
+
     #[test]
     fn errors_name_json_shapes_not_rust_types() {
         assert_eq!(

@@ -203,6 +203,17 @@ impl AppState {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any `Host` value gets an answer, never a panic, and a malformed one is never
+        /// allowed, not even by `*`.
+        #[test]
+        fn any_host_value_is_judged_without_panicking(host in "\\PC{0,80}") {
+            let allowed = AllowedHosts::any().allows(&host);
+            proptest::prop_assert!(!allowed || well_formed(&host));
+            let _ = AllowedHosts::new(["example.com", ".example.org"]).allows(&host);
+        }
+    }
+
     #[test]
     fn malformed_hosts_are_refused_even_with_a_wildcard() {
         let any = AllowedHosts::any();

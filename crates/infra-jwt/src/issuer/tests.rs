@@ -843,3 +843,48 @@ fn debug_output_names_keys_but_never_shows_them() {
     let private_base64 = key.private_pem.lines().nth(1).unwrap();
     assert!(!rendered.contains(private_base64), "{rendered}");
 }
+
+proptest::proptest! {
+    /// Whatever a client sends as a bearer token, verification answers with an error, never a
+    /// panic: arbitrary text, and three dot-separated parts of base64url noise.
+    #[test]
+    fn verifying_arbitrary_input_never_panics(raw in "\\PC{0,400}") {
+        proptest::prop_assert!(hs256().verify(&raw).is_err());
+    }
+
+    #[test]
+    fn verifying_token_shaped_noise_never_panics(
+        header in proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+        payload in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        signature in "[A-Za-z0-9_-]{0,90}",
+    ) {
+        let token = format!(
+            "{}.{}.{signature}",
+            URL_SAFE_NO_PAD.encode(&header),
+            URL_SAFE_NO_PAD.encode(&payload)
+        );
+        proptest::prop_assert!(hs256().verify(&token).is_err());
+    }
+
+    /// A header and payload of the right shape, with any claim values, signed with the right
+    /// key: whatever the values, an answer (accept or refuse), never a panic.
+    #[test]
+    fn signed_tokens_with_any_claim_values_never_panic(
+        exp in proptest::num::i64::ANY,
+        iat in proptest::num::i64::ANY,
+        nbf in proptest::option::of(proptest::num::i64::ANY),
+        sub in "\\PC{0,40}",
+        typ in "\\PC{0,10}",
+    ) {
+        let mut payload = json!({
+            "sub": sub, "sid": sub, "role": "user", "iat": iat, "exp": exp,
+            "iss": ISSUER, "aud": AUDIENCE, "jti": "x",
+        });
+        if let Some(nbf) = nbf {
+            payload["nbf"] = json!(nbf);
+        }
+        let header = json!({"alg": "HS256", "typ": typ});
+        let key = EncodingKey::from_secret(SECRET);
+        let _ = hs256().verify(&sign(&header, &payload, &key, Algorithm::HS256));
+    }
+}

@@ -17,6 +17,7 @@ on_both_backends!(
     malformed_or_repeated_host_headers_are_400_even_with_a_wildcard,
     the_auth_endpoints_are_rate_limited_per_address,
     responses_carry_the_security_headers_and_a_request_id,
+    a_wrong_password_takes_as_long_for_an_unknown_email_as_for_a_real_one,
 );
 
 async fn malformed_json_is_400_and_the_wrong_content_type_415(backend: Backend) {
@@ -360,4 +361,46 @@ async fn responses_carry_the_security_headers_and_a_request_id(backend: Backend)
         .await
         .unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "trace-me-42");
+}
+
+/// Timing must not tell which emails have accounts: a wrong password for a real account and any
+/// password for an unknown email cost the same (one verification, the same queries). 200 of
+/// each, interleaved so that load from elsewhere falls on both alike, each from its own address
+/// (through a trusted proxy) so that no lockout answers early; the medians differ by < 10 %.
+async fn a_wrong_password_takes_as_long_for_an_unknown_email_as_for_a_real_one(backend: Backend) {
+    let app = spawn_app_with(backend, &["--trusted-proxies", "127.0.0.1"]).await;
+    app.signup("ada@example.com", "Ada").await;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for attempt in 0..400_u32 {
+        let email = if attempt % 2 == 0 {
+            "ada@example.com"
+        } else {
+            "ghost@example.com"
+        };
+        let address = format!("10.{}.{}.1", attempt / 256, attempt % 256);
+        let started = std::time::Instant::now();
+        let response = app
+            .request(Method::POST, "/api/auth/login/")
+            .header("x-forwarded-for", address)
+            .json(&json!({"email": email, "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        if attempt % 2 == 0 {
+            known.push(elapsed);
+        } else {
+            unknown.push(elapsed);
+        }
+    }
+    known.sort_unstable();
+    unknown.sort_unstable();
+    let (known, unknown) = (known[known.len() / 2], unknown[unknown.len() / 2]);
+    let (fast, slow) = (known.min(unknown), known.max(unknown));
+    assert!(
+        slow.as_secs_f64() < fast.as_secs_f64() * 1.10,
+        "median {known:?} for a real email, {unknown:?} for an unknown one"
+    );
 }
