@@ -168,3 +168,49 @@ async fn past_the_connection_bound_clients_wait_rather_than_fail() {
     );
     drop(idle);
 }
+
+/// A client still sending a body the server has already refused must read its 413, not a
+/// connection reset: closing a socket with unread data makes the kernel reset it, which can
+/// destroy the answer before the client reads it. Many at once, each on its own connection,
+/// with bodies sent slower than the server answers.
+#[tokio::test]
+async fn every_oversized_body_gets_its_413_even_many_at_once() {
+    let app = spawn_app_with(Backend::Sqlite, &[]).await;
+    let body = format!(
+        r#"{{"email":"a@example.com","password":"{}","full_name":"A"}}"#,
+        "x".repeat(4 * 1024 * 1024)
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (address, body) = (server_address(&app), body.clone());
+        tasks.spawn(async move {
+            let mut stream = TcpStream::connect(address).await.unwrap();
+            let head = format!(
+                "POST /api/auth/signup/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            // The server refuses after 64 KiB; whatever of the rest it takes is fine.
+            for chunk in body.as_bytes().chunks(64 * 1024) {
+                if stream.write_all(chunk).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let mut response = Vec::new();
+            let _ = stream.read_to_end(&mut response).await;
+            String::from_utf8_lossy(&response)
+                .lines()
+                .next()
+                .unwrap_or("(nothing: the connection was reset)")
+                .to_owned()
+        });
+    }
+    let answers = tasks.join_all().await;
+    assert!(
+        answers
+            .iter()
+            .all(|line| line == "HTTP/1.1 413 Payload Too Large"),
+        "{answers:?}"
+    );
+}

@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod concurrency;
 mod connections;
+mod faults;
 mod hardening;
 mod me;
 mod meta;
