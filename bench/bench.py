@@ -208,17 +208,30 @@ def postgres_cpu(database: str | None) -> dict[int, float]:
 
 
 class RssSampler:
-    """Samples the server's VmRSS every 50 ms while a scenario runs."""
+    """Samples the server's VmRSS every 50 ms while a scenario runs, and keeps one sample a
+    second of its RSS and open file descriptors in `server.samples` (for --soak)."""
 
     def __init__(self, server: Server):
         self.server = server
         self.peak_kib = 0
+        server.samples = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        started = time.perf_counter()
+        next_sample = 0.0
         while not self._stop.is_set():
-            self.peak_kib = max(self.peak_kib, self.server.status_kib("VmRSS"))
+            rss = self.server.status_kib("VmRSS")
+            self.peak_kib = max(self.peak_kib, rss)
+            elapsed = time.perf_counter() - started
+            if elapsed >= next_sample:
+                try:
+                    files = len(os.listdir(f"/proc/{self.server.pid}/fd"))
+                except OSError:
+                    files = 0
+                self.server.samples.append((elapsed, rss, files))
+                next_sample += 1.0
             self._stop.wait(0.05)
 
     def __enter__(self):
@@ -394,6 +407,7 @@ class BackendRun:
     facts: dict = field(default_factory=dict)
     startup: dict = field(default_factory=dict)
     hashing: dict = field(default_factory=dict)
+    soak: dict = field(default_factory=dict)
 
 
 def server_env(args, database_url: str, port: int, secret_key: str, admin_password: str,
@@ -625,6 +639,8 @@ def run_backend(args, backend: str, binary: Path, work: Path) -> BackendRun:
             return [Load("mixed", "mixed.lua", "/", conns, duration, threads, environment)]
 
         scenario("mixed", mixed, notes=[f"me/refresh/admin p1/login = {args.mix.replace(',', '/')} %"])
+        if args.soak and wanted("mixed"):
+            run.soak = soak_summary(server.samples, args.soak_warmup)
         run.facts["peak RSS (VmHWM) over the run"] = f"{server.status_kib('VmHWM') / 1024:.1f} MiB"
         server.stop()
 
@@ -747,6 +763,19 @@ def measure_startup(args, run: BackendRun, binary: Path, env: dict, out_dir: Pat
 # Report.
 
 
+def soak_summary(samples: list[tuple[float, int, int]], warmup: float) -> dict:
+    """RSS and open files after the warm-up against the rest of a long run (--soak)."""
+    settled = [sample for sample in samples if sample[0] >= warmup] or samples[-1:]
+    if not settled:
+        return {}
+    start, end = settled[0], settled[-1]
+    return {
+        "warmup": start[0], "rss_start": start[1], "rss_end": end[1],
+        "rss_growth": (end[1] - start[1]) / start[1] if start[1] else 0.0,
+        "files_start": start[2], "files_end": end[2], "files_max": max(sample[2] for sample in settled),
+    }
+
+
 def verdicts(run: BackendRun, cores: int) -> list[tuple[str, str, str]]:
     rows = {row.scenario: row for row in run.rows}
     checks: list[tuple[str, str, str]] = []
@@ -809,6 +838,17 @@ def verdicts(run: BackendRun, cores: int) -> list[tuple[str, str, str]]:
     if mixed:
         checks.append(("RSS under the mixed load < 64 MiB", f"{mixed.rss_mib:.1f} MiB",
                        "met" if mixed.rss_mib < 64 else "MISSED"))
+    if run.soak and mixed:
+        soak = run.soak
+        errors = mixed.non2xx + mixed.socket_errors
+        checks.append(("soak: no error", f"{mixed.raw['requests']:,} requests, {mixed.non2xx} non-2xx, "
+                       f"{mixed.socket_errors} socket errors", "met" if errors == 0 else "MISSED"))
+        checks.append(("soak: RSS growth after warm-up < 10 %",
+                       f"{soak['rss_start'] / 1024:.1f} MiB at {soak['warmup']:.0f} s, {soak['rss_end'] / 1024:.1f} MiB "
+                       f"at the end ({soak['rss_growth']:+.1%})", "met" if soak["rss_growth"] < 0.10 else "MISSED"))
+        checks.append(("soak: open files flat", f"{soak['files_start']} after warm-up, at most {soak['files_max']} "
+                       f"later, {soak['files_end']} at the end",
+                       "met" if soak["files_max"] <= soak["files_start"] + 8 else "MISSED"))
     for label, (median, worst) in run.startup.items():
         target = run.backend == "sqlite"
         checks.append((f"start-up < 300 ms ({label})", f"median {median:.0f} ms, worst {worst:.0f} ms",
@@ -903,6 +943,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the 2nd core serves)")
     parser.add_argument("--sessions", type=int, default=64, help="sessions whose access tokens /me uses")
     parser.add_argument("--mix", default="80,10,5,5", help="mixed load: me,refresh,admin,login percentages")
+    parser.add_argument("--soak", action="store_true",
+                        help="judge the mixed scenario as a soak: no error, RSS growth after the warm-up "
+                             "< 10 %%, open files flat; exits 1 when one of these is missed")
+    parser.add_argument("--soak-warmup", type=float, default=60.0, help="seconds of warm-up a soak ignores (default 60)")
     parser.add_argument("--starts", type=int, default=5, help="timed start-ups (default 5)")
     parser.add_argument("--server", type=Path, required=True, help="the release server binary")
     parser.add_argument("--hashing-ceiling", type=Path,
@@ -947,6 +991,7 @@ def main() -> int:
     cores = os.cpu_count() or 1
     date = dt.date.today().isoformat()
     outputs = []
+    soak_missed: list[str] = []
     try:
         for backend in backends:
             busy = wait_until_idle(args.max_busy, args.max_wait, f"{backend}: start")
@@ -966,6 +1011,12 @@ def main() -> int:
                     else word for word in sys.argv[1:]),
             }
             run = run_backend(args, backend, binary, work)
+            if args.soak:
+                missed = [name for name, _, verdict in verdicts(run, cores)
+                          if name.startswith("soak:") and verdict != "met"]
+                soak_missed.extend(f"{backend}: {name}" for name in missed)
+                if not run.soak:
+                    soak_missed.append(f"{backend}: the mixed scenario did not run")
             meta["load average at end"] = loadavg()
             text = markdown(run, meta, cores)
             print("\n" + text, flush=True)
@@ -982,6 +1033,9 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
     for path in outputs:
         log(f"wrote {path}")
+    if soak_missed:
+        log("soak MISSED: " + "; ".join(soak_missed))
+        return 1
     return 0
 
 

@@ -27,6 +27,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
+/// How long the requests in flight get to finish once shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 /// How many connections the server holds, and for how long an idle one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
@@ -110,7 +113,13 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // A client that never reads its answer must not hold the shutdown up for good.
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+    }
     Ok(())
 }
 
@@ -151,8 +160,14 @@ impl PerAddress {
         }
     }
 
-    /// `None` when `address` already holds its limit.
+    /// `None` when `address` already holds its limit. An IPv4 address mapped into IPv6 is
+    /// the IPv4 address, and an IPv6 client is counted by its /64, which one subscriber
+    /// usually holds whole (as the login throttle counts it).
     fn claim(&self, address: IpAddr) -> Option<Claim> {
+        let address = match address.to_canonical() {
+            IpAddr::V6(ip) => IpAddr::V6((u128::from(ip) & !u128::from(u64::MAX)).into()),
+            v4 @ IpAddr::V4(_) => v4,
+        };
         let counted = self.limit > 0 && !self.exempt.iter().any(|net| net.contains(&address));
         if counted {
             let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
@@ -207,6 +222,20 @@ mod tests {
             counter.open.lock().unwrap().is_empty(),
             "no entry outlives its connections"
         );
+        // One IPv6 subscriber's /64 is one client; an IPv4-mapped address is its IPv4 one.
+        let held = ["2001:db8::1", "2001:db8::2"].map(|ip| counter.claim(ip.parse().unwrap()));
+        assert!(counter.claim("2001:db8::3".parse().unwrap()).is_none());
+        assert!(counter.claim("2001:db8:0:1::1".parse().unwrap()).is_some());
+        drop(held);
+        let mapped = counter.claim("::ffff:192.0.2.1".parse().unwrap());
+        assert!(
+            counter
+                .open
+                .lock()
+                .unwrap()
+                .contains_key(&"192.0.2.1".parse().unwrap())
+        );
+        drop(mapped);
         let proxy: IpAddr = "10.1.2.3".parse().unwrap();
         let held: Vec<_> = (0..10).map(|_| counter.claim(proxy)).collect();
         assert!(

@@ -401,18 +401,21 @@ impl LoginThrottle for Memory {
             .unwrap_or_default())
     }
 
-    async fn record_failure(
+    async fn admit(
         &self,
         key: &ThrottleKey,
-        _at: OffsetDateTime,
-        event: &AuditEvent,
-    ) -> Result<u32, UnexpectedError> {
+        at: OffsetDateTime,
+        allowed: u32,
+    ) -> Result<Option<u32>, UnexpectedError> {
         let mut tables = self.tables()?;
         let counted = tables.failed_logins.entry(key.clone()).or_default();
+        let lock_ended = counted.locked_until.is_some_and(|until| until <= at);
+        if counted.failures >= allowed && !lock_ended {
+            return Ok(None);
+        }
         counted.failures += 1;
-        let failures = counted.failures;
-        tables.audit.push(event.clone());
-        Ok(failures)
+        counted.locked_until = None;
+        Ok(Some(counted.failures))
     }
 
     async fn lock(

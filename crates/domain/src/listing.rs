@@ -96,13 +96,16 @@ impl SearchTerm {
     /// # Errors
     /// [`SearchTermError`] when nothing or too much is left, or a control character.
     pub fn parse(raw: &str) -> Result<Self, SearchTermError> {
+        // Control characters count wherever they are, trimmed ends included: a tab or a line
+        // break is never part of what someone searches for.
+        if raw.chars().any(char::is_control) {
+            return Err(SearchTermError::ControlCharacter);
+        }
         let term = raw.trim().to_lowercase();
         if term.is_empty() {
             Err(SearchTermError::Empty)
         } else if term.chars().count() > MAX_SEARCH_CHARS {
             Err(SearchTermError::TooLong)
-        } else if term.chars().any(char::is_control) {
-            Err(SearchTermError::ControlCharacter)
         } else {
             Ok(Self(term))
         }
@@ -317,7 +320,12 @@ mod tests {
     fn search_terms_are_trimmed_lower_cased_and_bounded() {
         assert_eq!(SearchTerm::parse("  Seán ").unwrap().as_str(), "seán");
         assert_eq!(SearchTerm::parse(""), Err(SearchTermError::Empty));
-        assert_eq!(SearchTerm::parse(" \t "), Err(SearchTermError::Empty));
+        assert_eq!(SearchTerm::parse("   "), Err(SearchTermError::Empty));
+        // A tab is a control character, at the ends too.
+        assert_eq!(
+            SearchTerm::parse(" \t "),
+            Err(SearchTermError::ControlCharacter)
+        );
         assert!(SearchTerm::parse(&"é".repeat(254)).is_ok());
         assert_eq!(
             SearchTerm::parse(&"é".repeat(255)),

@@ -34,23 +34,26 @@ pub enum SaveUserError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LoginThrottle: Send + Sync {
-    /// What is counted against `key`: nothing (the default) when it has no failures.
+    /// What is counted against `key`: nothing (the default) when no check is.
     ///
     /// # Errors
     /// `UnexpectedError` when storage fails.
     async fn get(&self, key: &ThrottleKey) -> Result<FailedLogins, UnexpectedError>;
 
-    /// Adds one failure to `key` at `at`, atomically (concurrent failures must all count),
-    /// records `event`, and returns the new count.
+    /// Counts one password check against `key` at `at`, in one atomic step, and returns the
+    /// count, if the check may go ahead: while fewer than `allowed` checks are counted, or
+    /// once the key's lock has ended (that check alone then: the lock's end is cleared until
+    /// its outcome is known). `None`, counting nothing, otherwise. A check counts before its
+    /// outcome is known, so that checks sent all at once cannot slip past the lock.
     ///
     /// # Errors
     /// `UnexpectedError` when storage fails.
-    async fn record_failure(
+    async fn admit(
         &self,
         key: &ThrottleKey,
         at: OffsetDateTime,
-        event: &AuditEvent,
-    ) -> Result<u32, UnexpectedError>;
+        allowed: u32,
+    ) -> Result<Option<u32>, UnexpectedError>;
 
     /// Refuses to check passwords for `key` until `until`, and records `event`.
     ///
@@ -63,7 +66,7 @@ pub trait LoginThrottle: Send + Sync {
         event: &AuditEvent,
     ) -> Result<(), UnexpectedError>;
 
-    /// Forgets the failures of `key`: its password was right.
+    /// Forgets the checks counted against `key`: its password was right.
     ///
     /// # Errors
     /// `UnexpectedError` when storage fails.

@@ -1,7 +1,7 @@
-//! [`SqlLoginThrottle`]: wrong passwords per email and client address.
+//! [`SqlLoginThrottle`]: password checks per email and client address, and their locks.
 
 use crate::entities::login_failures::{Column, Entity};
-use crate::rows::{self, db, timestamp};
+use crate::rows::{self, db, optional_timestamp, timestamp};
 use crate::transaction::{begin_write, commit_with_event};
 use async_trait::async_trait;
 use domain::ports::LoginThrottle;
@@ -49,16 +49,20 @@ impl LoginThrottle for SqlLoginThrottle {
         })
     }
 
-    async fn record_failure(
+    async fn admit(
         &self,
         key: &ThrottleKey,
         at: OffsetDateTime,
-        event: &AuditEvent,
-    ) -> Result<u32, UnexpectedError> {
-        let at = timestamp(self.connection.get_database_backend(), at);
+        allowed: u32,
+    ) -> Result<Option<u32>, UnexpectedError> {
+        let backend = self.connection.get_database_backend();
+        let (at, no_lock) = (timestamp(backend, at), optional_timestamp(backend, None));
         let (email, address) = id(key);
-        // One upsert: concurrent failures each add one (a read-modify-write in Rust would lose
-        // updates), and RETURNING reads the count this very statement produced.
+        let allowed = i32::try_from(allowed).unwrap_or(i32::MAX);
+        // One statement, so that concurrent checks each see the others' counts: a check is
+        // admitted while fewer than `allowed` are counted, or once the lock has ended, and
+        // then it clears the lock's end so that it alone is admitted until its outcome is
+        // known. When the condition fails, nothing is updated and nothing returned.
         let upsert = Query::insert()
             .into_table(Entity)
             .columns([
@@ -68,29 +72,36 @@ impl LoginThrottle for SqlLoginThrottle {
                 Column::UpdatedAt,
             ])
             .values([email.into(), address.into(), 1.into(), at.clone().into()])
-            .map_err(|error| UnexpectedError::internal("counting a failed login", error))?
+            .map_err(|error| UnexpectedError::internal("admitting a password check", error))?
             .on_conflict(
                 OnConflict::columns([Column::Email, Column::Address])
                     .value(
                         Column::Failures,
                         Expr::col((Entity, Column::Failures)).add(1),
                     )
-                    .value(Column::UpdatedAt, Expr::val(at))
+                    .value(Column::LockedUntil, Expr::val(no_lock))
+                    .value(Column::UpdatedAt, Expr::val(at.clone()))
+                    .action_and_where(
+                        Expr::col((Entity, Column::Failures))
+                            .lt(allowed)
+                            .or(Expr::col((Entity, Column::LockedUntil)).lte(at)),
+                    )
                     .to_owned(),
             )
             .returning_col(Column::Failures)
             .to_owned();
-        let transaction = begin_write(&self.connection).await?;
-        let row = transaction
+        let Some(row) = self
+            .connection
             .query_one(&upsert)
             .await
-            .map_err(db("counting a failed login"))?
-            .ok_or_else(|| UnexpectedError::internal("counting a failed login", "no row"))?;
-        let failures: i32 = row
+            .map_err(db("admitting a password check"))?
+        else {
+            return Ok(None);
+        };
+        let checks: i32 = row
             .try_get("", "failures")
-            .map_err(db("reading the failed-login count"))?;
-        commit_with_event(transaction, event).await?;
-        count(key, failures)
+            .map_err(db("reading the password-check count"))?;
+        count(key, checks).map(Some)
     }
 
     async fn lock(

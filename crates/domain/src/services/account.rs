@@ -174,25 +174,24 @@ impl AccountService {
         let user = &principal.user;
         let now = ports.clock.now();
         let key = ThrottleKey::new(user.email().clone(), client);
-        let counted = ports.throttle.get(&key).await?;
-        if let Some(retry_after) = counted.lock_remaining(now) {
-            return Err(ChangePasswordError::Locked { retry_after });
-        }
+        let checks = match self.core.admit_check(&key, now).await? {
+            Ok(checks) => checks,
+            Err(retry_after) => return Err(ChangePasswordError::Locked { retry_after }),
+        };
         let mut errors = FieldErrors::default();
         let right = ports
             .hasher
             .verify(&input.old_password, user.password_hash())
             .await?;
-        if right && counted.failures > 0 {
+        if right {
             ports.throttle.clear(&key).await?;
-        }
-        if !right {
+        } else {
             let failed = AuditEvent::new(AuditAction::LoginFailed, now, client)
                 .by(user.id())
                 .on(user.id())
                 .with("reason", "wrong_old_password");
             let locked = (self.core)
-                .count_wrong_password(&key, &failed, now, client)
+                .count_wrong_password(&key, checks, &failed, now, client)
                 .await?;
             if let Some(retry_after) = locked {
                 return Err(ChangePasswordError::Locked { retry_after });
@@ -421,18 +420,28 @@ mod tests {
         let mut mocks = Mocks::new();
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
         mocks.hasher.expect_hash().never();
+        mocks.throttle = MockLoginThrottle::new();
         mocks
             .throttle
-            .expect_record_failure()
-            .withf(|key, _, event| {
+            .expect_admit()
+            .withf(|key, _, allowed| {
                 key.email().as_str() == "caller@example.com"
                     && key.address() == "203.0.113.9"
-                    && event.action == AuditAction::LoginFailed
+                    && *allowed == 5
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(Some(1)));
+        mocks
+            .audit
+            .expect_record()
+            .withf(|event| {
+                event.action == AuditAction::LoginFailed
                     && event.details.get("reason").map(String::as_str) == Some("wrong_old_password")
             })
             .times(1)
-            .returning(|_, _, _| Ok(1));
+            .returning(|_| Ok(()));
         mocks.throttle.expect_lock().never();
+        mocks.throttle.expect_clear().never();
         let error = block_on(service(mocks).change_password(
             &principal(Role::User),
             change("wrong", STRONG),
@@ -449,10 +458,12 @@ mod tests {
         let id = caller.user.id();
         let mut mocks = Mocks::new();
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
+        mocks.throttle = MockLoginThrottle::new();
         mocks
             .throttle
-            .expect_record_failure()
-            .returning(|_, _, _| Ok(5));
+            .expect_admit()
+            .returning(|_, _, _| Ok(Some(5)));
+        mocks.audit.expect_record().returning(|_| Ok(()));
         mocks
             .throttle
             .expect_lock()
@@ -479,6 +490,7 @@ mod tests {
     fn a_locked_caller_cannot_change_the_password_nor_have_it_checked() {
         let mut mocks = Mocks::new();
         mocks.throttle = MockLoginThrottle::new();
+        mocks.throttle.expect_admit().returning(|_, _, _| Ok(None));
         mocks.throttle.expect_get().returning(|_| {
             Ok(FailedLogins {
                 failures: 5,
@@ -486,7 +498,6 @@ mod tests {
             })
         });
         mocks.hasher.expect_verify().never();
-        mocks.throttle.expect_record_failure().never();
         mocks.users.expect_change_password().never();
         let error = block_on(service(mocks).change_password(
             &principal(Role::User),
@@ -503,12 +514,10 @@ mod tests {
     fn a_right_old_password_forgets_earlier_wrong_ones() {
         let mut mocks = Mocks::new();
         mocks.throttle = MockLoginThrottle::new();
-        mocks.throttle.expect_get().returning(|_| {
-            Ok(FailedLogins {
-                failures: 3,
-                locked_until: None,
-            })
-        });
+        mocks
+            .throttle
+            .expect_admit()
+            .returning(|_, _, _| Ok(Some(4)));
         mocks.throttle.expect_clear().times(1).returning(|_| Ok(()));
         mocks.hasher.expect_verify().returning(|_, _| Ok(true));
         mocks

@@ -351,29 +351,43 @@ impl AdminService {
         if !actor.can_administer() {
             return Err(ToggleActivationError::Forbidden);
         }
-        let target = self
-            .core
-            .ports
-            .users
-            .find_by_id(id)
-            .await?
-            .ok_or(ToggleActivationError::NotFound)?;
-        if !actor.can_toggle(&target) {
-            return Err(ToggleActivationError::OwnAccount);
+        let mut seen: Option<bool> = None;
+        for _ in 0..super::CHANGE_ATTEMPTS {
+            let target = self
+                .core
+                .ports
+                .users
+                .find_by_id(id)
+                .await?
+                .ok_or(ToggleActivationError::NotFound)?;
+            if !actor.can_toggle(&target) {
+                return Err(ToggleActivationError::OwnAccount);
+            }
+            // Another change landed since the first read: flipping again is what the caller
+            // meant only if it left the activation as the caller saw it (a login, a rename);
+            // if it flipped it (another toggle), flipping again would undo it.
+            if seen.is_some_and(|seen| seen != target.is_active()) {
+                return Err(ToggleActivationError::Changed);
+            }
+            seen = Some(target.is_active());
+            let is_active = !target.is_active();
+            let event = AuditEvent::new(
+                AuditAction::ActivationToggled,
+                self.core.ports.clock.now(),
+                client,
+            )
+            .by(actor.user_id())
+            .on(target.id())
+            .with("is_active", is_active.to_string());
+            match self.save(target, None, Some(is_active), None, event).await {
+                Err(SaveUserError::Changed) => {}
+                saved => {
+                    return saved
+                        .map_err(|error| ToggleActivationError::Unexpected(unexpected(error)));
+                }
+            }
         }
-        let is_active = !target.is_active();
-        let event = AuditEvent::new(
-            AuditAction::ActivationToggled,
-            self.core.ports.clock.now(),
-            client,
-        )
-        .by(actor.user_id())
-        .on(target.id())
-        .with("is_active", is_active.to_string());
-        match self.save(target, None, Some(is_active), None, event).await {
-            Err(SaveUserError::Changed) => Err(ToggleActivationError::Changed),
-            saved => saved.map_err(|error| ToggleActivationError::Unexpected(unexpected(error))),
-        }
+        Err(ToggleActivationError::Changed)
     }
 
     async fn save(
@@ -917,19 +931,25 @@ mod tests {
     }
 
     #[test]
-    fn a_toggle_that_read_a_state_since_changed_does_nothing() {
+    fn a_toggle_that_met_another_toggle_does_nothing() {
         let target = user("target@example.com", Role::User);
-        let read_as_of = target.updated_at();
+        let flipped = target
+            .clone()
+            .with_administration(None, Some(false), None, now());
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&reads);
         let mut mocks = Mocks::new();
-        mocks
-            .users
-            .expect_find_by_id()
-            .times(1)
-            .returning(move |_| Ok(Some(target.clone())));
+        mocks.users.expect_find_by_id().returning(move |_| {
+            let read = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Some(if read == 0 {
+                target.clone()
+            } else {
+                flipped.clone()
+            }))
+        });
         mocks
             .users
             .expect_update()
-            .withf(move |_, read, _, _| *read == read_as_of)
             .times(1)
             .returning(|_, _, _, _| Err(SaveUserError::Changed));
         let error = block_on(service(mocks).toggle_activation(
@@ -939,6 +959,43 @@ mod tests {
         ))
         .unwrap_err();
         assert!(matches!(error, ToggleActivationError::Changed), "{error:?}");
+    }
+
+    #[test]
+    fn a_toggle_that_met_a_login_flips_the_fresh_state() {
+        let target = user("target@example.com", Role::User);
+        let logged_in = target.clone().with_login(now(), None);
+        let (stale, fresh) = (target.updated_at(), logged_in.updated_at());
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&reads);
+        let mut mocks = Mocks::new();
+        mocks.users.expect_find_by_id().returning(move |_| {
+            let read = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Some(if read == 0 {
+                target.clone()
+            } else {
+                logged_in.clone()
+            }))
+        });
+        mocks
+            .users
+            .expect_update()
+            .withf(move |_, read, _, _| *read == stale)
+            .times(1)
+            .returning(|_, _, _, _| Err(SaveUserError::Changed));
+        mocks
+            .users
+            .expect_update()
+            .withf(move |user, read, revoke, _| *read == fresh && !user.is_active() && *revoke)
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+        let toggled = block_on(service(mocks).toggle_activation(
+            &principal(Role::Admin),
+            UserId::new(),
+            &client(),
+        ))
+        .unwrap();
+        assert!(!toggled.is_active());
     }
 
     #[test]

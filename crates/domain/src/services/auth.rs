@@ -239,18 +239,21 @@ impl AuthService {
         };
         // A lock is answered before anything is looked up or hashed, and alike whether the
         // account exists: it exists to stop guessing, and skipping the hash keeps a flood from
-        // tying up the hashers.
+        // tying up the hashers. The check counts as it is admitted, so that checks sent all at
+        // once cannot slip past the lock while the first are still hashing.
         let key = ThrottleKey::new(email.clone(), client);
-        let counted = ports.throttle.get(&key).await?;
-        if let Some(retry_after) = counted.lock_remaining(now) {
-            return Err(LogInError::Locked { retry_after });
-        }
+        let checks = match self.core.admit_check(&key, now).await? {
+            Ok(checks) => checks,
+            Err(retry_after) => return Err(LogInError::Locked { retry_after }),
+        };
         let Some(user) = ports.users.find_by_email(&email).await? else {
             ports.hasher.verify_dummy(&input.password).await?;
             let failed = AuditEvent::new(AuditAction::LoginFailed, now, client)
                 .with("reason", "unknown_email")
                 .with("email", email.as_str());
-            return Err(self.wrong_password(&key, &failed, now, client).await?);
+            return Err(self
+                .wrong_password(&key, checks, &failed, now, client)
+                .await?);
         };
         if !ports
             .hasher
@@ -261,8 +264,12 @@ impl AuthService {
                 .by(user.id())
                 .on(user.id())
                 .with("reason", "wrong_password");
-            return Err(self.wrong_password(&key, &failed, now, client).await?);
+            return Err(self
+                .wrong_password(&key, checks, &failed, now, client)
+                .await?);
         }
+        // The password was right: what was counted against this email and address goes.
+        ports.throttle.clear(&key).await?;
 
         if !user.is_active() {
             let event = AuditEvent::new(AuditAction::LoginFailed, now, client)
@@ -273,23 +280,21 @@ impl AuthService {
             return Err(LogInError::Deactivated);
         }
 
-        let signed_in = (self.open_session_as_checked(user, &input.password, now, client)).await?;
-        if counted.failures > 0 {
-            ports.throttle.clear(&key).await?;
-        }
-        Ok(signed_in)
+        self.open_session_as_checked(user, &input.password, now, client)
+            .await
     }
 
     /// Counts a failed login and words it: wrong credentials, or locked by this very failure.
     async fn wrong_password(
         &self,
         key: &ThrottleKey,
+        checks: u32,
         failed: &AuditEvent,
         now: time::OffsetDateTime,
         client: &ClientInfo,
     ) -> Result<LogInError, UnexpectedError> {
         let locked = (self.core)
-            .count_wrong_password(key, failed, now, client)
+            .count_wrong_password(key, checks, failed, now, client)
             .await?;
         Ok(
             locked.map_or(LogInError::InvalidCredentials, |retry_after| {
@@ -677,16 +682,15 @@ mod tests {
             .returning(|_| Ok(()));
         mocks.hasher.expect_verify().never();
         mocks
-            .throttle
-            .expect_record_failure()
-            .withf(|key, _, event| {
-                key.email().as_str() == "ghost@example.com"
-                    && event.action == AuditAction::LoginFailed
+            .audit
+            .expect_record()
+            .withf(|event| {
+                event.action == AuditAction::LoginFailed
                     && event.details["reason"] == "unknown_email"
                     && event.details["email"] == "ghost@example.com"
             })
             .times(1)
-            .returning(|_, _, _| Ok(1));
+            .returning(|_| Ok(()));
         let error =
             block_on(service(mocks).log_in(log_in_input("ghost@example.com", STRONG), &client()))
                 .unwrap_err();
@@ -727,16 +731,28 @@ mod tests {
         })
     }
 
-    /// Mocks whose throttle has counted `failures` against every key, locked until `until`.
-    fn counted(failures: u32, locked_until: Option<time::OffsetDateTime>) -> Mocks {
+    /// Mocks whose throttle refuses every check: `failures` counted, locked until `until`.
+    fn locked(failures: u32, locked_until: Option<time::OffsetDateTime>) -> Mocks {
         let mut mocks = Mocks::new();
         mocks.throttle = MockLoginThrottle::new();
+        mocks.throttle.expect_admit().returning(|_, _, _| Ok(None));
         mocks.throttle.expect_get().returning(move |_| {
             Ok(FailedLogins {
                 failures,
                 locked_until,
             })
         });
+        mocks
+    }
+
+    /// Mocks whose throttle admits every check as the `checks`-th.
+    fn admitted(checks: u32) -> Mocks {
+        let mut mocks = Mocks::new();
+        mocks.throttle = MockLoginThrottle::new();
+        mocks
+            .throttle
+            .expect_admit()
+            .returning(move |_, _, _| Ok(Some(checks)));
         mocks
     }
 
@@ -749,7 +765,7 @@ mod tests {
 
     #[test]
     fn a_locked_email_and_address_are_refused_without_lookup_or_hashing() {
-        let mut mocks = counted(5, Some(now() + Duration::seconds(42)));
+        let mut mocks = locked(5, Some(now() + Duration::seconds(42)));
         mocks.users.expect_find_by_email().never();
         mocks.hasher.expect_verify().never();
         mocks.hasher.expect_verify_dummy().never();
@@ -762,7 +778,20 @@ mod tests {
     }
 
     #[test]
-    fn failures_are_counted_per_email_and_address() {
+    fn a_lock_whose_outcome_is_pending_is_answered_with_the_lock_to_come() {
+        // Five checks counted, the fifth still hashing: no lock written yet.
+        let mut mocks = locked(5, None);
+        mocks.hasher.expect_verify().never();
+        let error =
+            block_on(service(mocks).log_in(log_in_input("ada@example.com", STRONG), &client()))
+                .unwrap_err();
+        assert!(
+            matches!(error, LogInError::Locked { retry_after } if retry_after == Duration::minutes(1))
+        );
+    }
+
+    #[test]
+    fn checks_are_admitted_per_email_and_address_before_anything_else() {
         let mut mocks = Mocks::new();
         let account = user("ada@example.com", Role::User);
         let id = account.id();
@@ -771,20 +800,30 @@ mod tests {
             .expect_find_by_email()
             .returning(move |_| Ok(Some(account.clone())));
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
+        mocks.throttle = MockLoginThrottle::new();
         mocks
             .throttle
-            .expect_record_failure()
-            .withf(move |key, at, event| {
+            .expect_admit()
+            .withf(|key, at, allowed| {
                 key.email().as_str() == "ada@example.com"
                     && key.address() == "203.0.113.9"
                     && *at == now()
-                    && event.target == Some(id)
+                    && *allowed == 5
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(Some(1)));
+        mocks
+            .audit
+            .expect_record()
+            .withf(move |event| {
+                event.target == Some(id)
                     && event.action == AuditAction::LoginFailed
                     && event.details["reason"] == "wrong_password"
             })
             .times(1)
-            .returning(|_, _, _| Ok(1));
+            .returning(|_| Ok(()));
         mocks.throttle.expect_lock().never();
+        mocks.throttle.expect_clear().never();
         let error =
             block_on(service(mocks).log_in(log_in_input("ada@example.com", "wrong"), &client()))
                 .unwrap_err();
@@ -792,7 +831,7 @@ mod tests {
     }
 
     fn failing_login_reaching(email: &str, failures: u32, expected_lock: Duration) {
-        let mut mocks = counted(failures - 1, Some(now() - Duration::seconds(1)));
+        let mut mocks = admitted(failures);
         let account = user("ada@example.com", Role::User);
         mocks
             .users
@@ -800,10 +839,7 @@ mod tests {
             .returning(move |email| Ok((email == account.email()).then(|| account.clone())));
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
         mocks.hasher.expect_verify_dummy().returning(|_| Ok(()));
-        mocks
-            .throttle
-            .expect_record_failure()
-            .returning(move |_, _, _| Ok(failures));
+        mocks.audit.expect_record().returning(|_| Ok(()));
         mocks
             .throttle
             .expect_lock()
@@ -868,10 +904,7 @@ mod tests {
             .expect_find_by_email()
             .returning(move |_| Ok(Some(account.clone())));
         mocks.hasher.expect_verify().returning(|_, _| Ok(false));
-        mocks
-            .throttle
-            .expect_record_failure()
-            .returning(|_, _, _| Ok(1));
+        mocks.audit.expect_record().returning(|_| Ok(()));
         let error =
             block_on(service(mocks).log_in(log_in_input("ada@example.com", "wrong"), &client()))
                 .unwrap_err();
@@ -880,7 +913,7 @@ mod tests {
 
     #[test]
     fn a_successful_log_in_resets_the_counter_and_opens_a_session() {
-        let mut mocks = counted(3, Some(now() - Duration::minutes(1)));
+        let mut mocks = admitted(4);
         mocks
             .throttle
             .expect_clear()

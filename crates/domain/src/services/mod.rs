@@ -183,28 +183,49 @@ impl Core {
         (session, secret)
     }
 
-    /// Counts a wrong password against `key` (at login, or as the old password of a
-    /// password change: a stolen access token must not buy unlimited guesses), recording
-    /// `failed`, and locks `key` when the failures reach the lockout policy; returns the lock's
+    /// Admits one password check for `key` (see [`LoginThrottle::admit`]), or tells how long
+    /// until one is: `Err(retry_after)`.
+    async fn admit_check(
+        &self,
+        key: &ThrottleKey,
+        now: OffsetDateTime,
+    ) -> Result<Result<u32, Duration>, UnexpectedError> {
+        let throttle = &self.ports.throttle;
+        let lockout = &self.settings.lockout;
+        if let Some(checks) = throttle.admit(key, now, lockout.threshold).await? {
+            return Ok(Ok(checks));
+        }
+        // Locked, or the check that ends a lock is still running: its lock, if it fails.
+        let counted = throttle.get(key).await?;
+        let retry_after = counted
+            .lock_remaining(now)
+            .or_else(|| lockout.lock_for(counted.failures))
+            .unwrap_or(lockout.first_lock);
+        Ok(Err(retry_after))
+    }
+
+    /// Records a wrong password (`failed`), the `checks`-th counted against `key` (at login,
+    /// or as the old password of a password change: a stolen access token must not buy
+    /// unlimited guesses), and locks `key` when the lockout policy says so; returns the lock's
     /// length if it did.
     async fn count_wrong_password(
         &self,
         key: &ThrottleKey,
+        checks: u32,
         failed: &AuditEvent,
         now: OffsetDateTime,
         client: &ClientInfo,
     ) -> Result<Option<Duration>, UnexpectedError> {
-        let throttle = &self.ports.throttle;
-        let failures = throttle.record_failure(key, now, failed).await?;
-        let Some(lock) = self.settings.lockout.lock_for(failures) else {
+        self.ports.audit.record(failed).await?;
+        let Some(lock) = self.settings.lockout.lock_for(checks) else {
             return Ok(None);
         };
         let mut event = AuditEvent::new(AuditAction::LockedOut, now, client)
             .with("email", key.email().as_str())
-            .with("failures", failures.to_string())
+            .with("failures", checks.to_string())
             .with("seconds", lock.whole_seconds().to_string());
         event.target = failed.target;
-        throttle.lock(key, now + lock, &event).await?;
+        self.ports.throttle.lock(key, now + lock, &event).await?;
         Ok(Some(lock))
     }
 

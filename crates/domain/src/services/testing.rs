@@ -55,7 +55,8 @@ pub(crate) fn principal(role: Role) -> Principal {
 
 /// One mock per port. `clock`, `secrets` and `tokens` answer deterministically by default:
 /// secrets are `secret-<n>`, their hash `h:<secret>`, access tokens `at:<session id>`; the
-/// throttle's `get` counts nothing (replace `throttle` to count something).
+/// throttle admits every check as the first and forgets on demand (replace `throttle` to
+/// count something).
 pub(crate) struct Mocks {
     pub(crate) users: MockUserRepository,
     pub(crate) sessions: MockSessionRepository,
@@ -87,6 +88,8 @@ impl Mocks {
         throttle
             .expect_get()
             .returning(|_| Ok(crate::FailedLogins::default()));
+        throttle.expect_admit().returning(|_, _, _| Ok(Some(1)));
+        throttle.expect_clear().returning(|_| Ok(()));
         Self {
             users: MockUserRepository::new(),
             sessions: MockSessionRepository::new(),

@@ -34,15 +34,16 @@ pub enum FullNameError {
 impl FullName {
     /// Trims `raw` and checks its length (in characters) and content.
     pub fn parse(raw: &str) -> Result<Self, FullNameError> {
+        // Control characters count at the ends too, before trimming would hide them.
+        if raw.chars().any(char::is_control) {
+            return Err(FullNameError::ControlCharacter);
+        }
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(FullNameError::Empty);
         }
         if trimmed.chars().count() > MAX_CHARS {
             return Err(FullNameError::TooLong);
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err(FullNameError::ControlCharacter);
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -88,7 +89,12 @@ mod tests {
     #[test]
     fn parse_refuses_blank_and_control_characters() {
         assert_eq!(FullName::parse(""), Err(FullNameError::Empty));
-        assert_eq!(FullName::parse(" \n\t "), Err(FullNameError::Empty));
+        assert_eq!(FullName::parse("   "), Err(FullNameError::Empty));
+        // Control characters count at the ends too, where trimming would hide them.
+        assert_eq!(
+            FullName::parse(" \n\t "),
+            Err(FullNameError::ControlCharacter)
+        );
         assert_eq!(
             FullName::parse("Ada\nLovelace"),
             Err(FullNameError::ControlCharacter)

@@ -2,10 +2,8 @@
 //! first with filters and pages.
 
 use crate::support::{TestDb, client, event, insert_with_session, micros, now, user};
-use domain::ports::{AuditLog, LoginThrottle, SessionRepository};
-use domain::{
-    AuditAction, AuditEvent, AuditQuery, ClientInfo, ThrottleKey, UnexpectedKind, UserId,
-};
+use domain::ports::{AuditLog, SessionRepository};
+use domain::{AuditAction, AuditEvent, AuditQuery, ClientInfo, UnexpectedKind, UserId};
 use time::Duration;
 
 on_both_backends!(
@@ -56,11 +54,9 @@ async fn events_of_mutations_are_listed_newest_first_and_filter_by_actor_target_
     let grace = user("grace@example.com", "Grace Hopper");
     let ada_session = insert_with_session(&database, &ada, "ada").await;
     insert_with_session(&database, &grace, "grace").await;
-    let grace_key = ThrottleKey::new(grace.email().clone(), &client());
-    let failed = event(AuditAction::LoginFailed, &grace);
-    let throttle = database.throttle();
-    throttle
-        .record_failure(&grace_key, now(), &failed)
+    database
+        .audit()
+        .record(&event(AuditAction::LoginFailed, &grace))
         .await
         .unwrap();
     // An admin (Ada) acting on Grace.

@@ -1,18 +1,21 @@
-//! `SqlLoginThrottle`: failures counted per email and address, atomically, with their lock
-//! and its event, and forgotten on a right password.
+//! `SqlLoginThrottle`: password checks admitted per email and address in one atomic step, so
+//! that checks sent all at once cannot slip past the lock; locks that end one check at a
+//! time; and a right password that forgets everything.
 
 use crate::support::{TestDb, client, email, event, insert, micros, now, user};
-use domain::ports::{AuditLog, LoginThrottle};
-use domain::{AuditAction, AuditQuery, ClientInfo, FailedLogins, ThrottleKey, UnexpectedKind};
+use domain::ports::LoginThrottle;
+use domain::{AuditAction, ClientInfo, FailedLogins, ThrottleKey, UnexpectedKind};
 use std::sync::Arc;
 use time::Duration;
 
 on_both_backends!(
-    failures_count_up_per_email_and_address_and_ten_concurrent_ones_all_count,
-    a_lock_is_kept_with_its_event_and_a_clear_forgets_everything,
-    an_email_without_an_account_is_counted_and_locked_the_same,
+    twenty_checks_at_once_admit_exactly_the_allowed_five,
+    a_lock_that_ended_admits_one_check_at_a_time,
+    counts_are_per_email_and_address_and_a_clear_forgets_them,
     a_corrupt_count_is_an_internal_error,
 );
+
+const ALLOWED: u32 = 5;
 
 fn from(ip: &str) -> ClientInfo {
     ClientInfo {
@@ -21,114 +24,83 @@ fn from(ip: &str) -> ClientInfo {
     }
 }
 
-async fn failures_count_up_per_email_and_address_and_ten_concurrent_ones_all_count(
-    database: TestDb,
-) {
-    let ada = user("ada@example.com", "Ada Lovelace");
-    insert(&database, &ada).await;
+async fn twenty_checks_at_once_admit_exactly_the_allowed_five(database: TestDb) {
     let throttle = Arc::new(database.throttle());
-    let key = ThrottleKey::new(ada.email().clone(), &client());
-    let failed = || event(AuditAction::LoginFailed, &ada);
-
-    assert_eq!(throttle.get(&key).await.unwrap(), FailedLogins::default());
-    assert_eq!(
-        throttle
-            .record_failure(&key, now(), &failed())
-            .await
-            .unwrap(),
-        1
-    );
+    // An email without an account is counted exactly as one with.
+    let key = ThrottleKey::new(email("ghost@example.com"), &client());
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..10 {
-        let (throttle, key, failed) = (Arc::clone(&throttle), key.clone(), failed());
-        tasks.spawn(async move { throttle.record_failure(&key, now(), &failed).await.unwrap() });
+    for _ in 0..20 {
+        let (throttle, key) = (Arc::clone(&throttle), key.clone());
+        tasks.spawn(async move { throttle.admit(&key, now(), ALLOWED).await.unwrap() });
     }
-    let mut counts = tasks.join_all().await;
-    counts.sort_unstable();
-    // Each increment saw the one before it: no two failures read the same count.
-    assert_eq!(counts, (2..=11).collect::<Vec<u32>>());
-    assert_eq!(throttle.get(&key).await.unwrap().failures, 11);
-
-    // Another address, or another email, starts from nothing.
-    let elsewhere = ThrottleKey::new(ada.email().clone(), &from("198.51.100.1"));
-    assert_eq!(throttle.get(&elsewhere).await.unwrap().failures, 0);
-    let other = ThrottleKey::new(email("grace@example.com"), &client());
-    assert_eq!(throttle.get(&other).await.unwrap().failures, 0);
-    let events = database
-        .audit()
-        .list(&AuditQuery {
-            actor: None,
-            target: None,
-            action: Some(AuditAction::LoginFailed),
-            offset: 0,
-            limit: 100,
-        })
-        .await
-        .unwrap();
-    assert_eq!(events.total, 11, "each failure records its event");
+    let outcomes = tasks.join_all().await;
+    let mut admitted: Vec<u32> = outcomes.iter().flatten().copied().collect();
+    admitted.sort_unstable();
+    assert_eq!(admitted, [1, 2, 3, 4, 5], "{outcomes:?}");
+    assert_eq!(throttle.get(&key).await.unwrap().failures, 5);
 }
 
-async fn a_lock_is_kept_with_its_event_and_a_clear_forgets_everything(database: TestDb) {
+async fn a_lock_that_ended_admits_one_check_at_a_time(database: TestDb) {
     let ada = user("ada@example.com", "Ada Lovelace");
     insert(&database, &ada).await;
     let throttle = database.throttle();
     let key = ThrottleKey::new(ada.email().clone(), &from("2001:db8::1"));
-    for _ in 0..5 {
-        throttle
-            .record_failure(&key, now(), &event(AuditAction::LoginFailed, &ada))
-            .await
-            .unwrap();
+    for expected in 1..=ALLOWED {
+        assert_eq!(
+            throttle.admit(&key, now(), ALLOWED).await.unwrap(),
+            Some(expected)
+        );
     }
+    // The fifth failed: its lock. Until it is written, and while it lasts, nothing is admitted.
+    assert_eq!(throttle.admit(&key, now(), ALLOWED).await.unwrap(), None);
     let until = micros(now() + Duration::minutes(1));
     throttle
         .lock(&key, until, &event(AuditAction::LockedOut, &ada))
         .await
         .unwrap();
     let counted = throttle.get(&key).await.unwrap();
-    assert_eq!(counted.failures, 5);
     assert_eq!(counted.locked_until, Some(until));
     assert!(counted.lock_remaining(now()).is_some());
     // The same /64 shares the lock.
     let neighbour = ThrottleKey::new(ada.email().clone(), &from("2001:db8::2"));
-    assert_eq!(throttle.get(&neighbour).await.unwrap(), counted);
+    assert_eq!(
+        throttle.admit(&neighbour, now(), ALLOWED).await.unwrap(),
+        None
+    );
 
-    throttle.clear(&key).await.unwrap();
-    assert_eq!(throttle.get(&key).await.unwrap(), FailedLogins::default());
-    // Clearing what is not there is no error.
-    throttle.clear(&key).await.unwrap();
+    let later = until + Duration::seconds(1);
+    assert_eq!(throttle.admit(&key, later, ALLOWED).await.unwrap(), Some(6));
+    // That check's outcome is not known yet: no other is admitted meanwhile.
+    assert_eq!(throttle.admit(&key, later, ALLOWED).await.unwrap(), None);
+    assert_eq!(throttle.get(&key).await.unwrap().locked_until, None);
 }
 
-async fn an_email_without_an_account_is_counted_and_locked_the_same(database: TestDb) {
+async fn counts_are_per_email_and_address_and_a_clear_forgets_them(database: TestDb) {
     let throttle = database.throttle();
-    let key = ThrottleKey::new(email("ghost@example.com"), &client());
-    let failed = || {
-        domain::AuditEvent::new(AuditAction::LoginFailed, now(), &client())
-            .with("reason", "unknown_email")
-    };
-    for expected in 1..=5 {
-        assert_eq!(
-            throttle
-                .record_failure(&key, now(), &failed())
-                .await
-                .unwrap(),
-            expected
-        );
+    let key = ThrottleKey::new(email("ada@example.com"), &client());
+    for _ in 0..3 {
+        throttle.admit(&key, now(), ALLOWED).await.unwrap();
     }
-    let until = micros(now() + Duration::minutes(1));
-    let locked = domain::AuditEvent::new(AuditAction::LockedOut, now(), &client());
-    throttle.lock(&key, until, &locked).await.unwrap();
-    assert_eq!(throttle.get(&key).await.unwrap().locked_until, Some(until));
+    assert_eq!(throttle.get(&key).await.unwrap().failures, 3);
+    let elsewhere = ThrottleKey::new(email("ada@example.com"), &from("198.51.100.1"));
+    let other = ThrottleKey::new(email("grace@example.com"), &client());
+    assert_eq!(
+        throttle.get(&elsewhere).await.unwrap(),
+        FailedLogins::default()
+    );
+    assert_eq!(throttle.get(&other).await.unwrap(), FailedLogins::default());
+    throttle.clear(&key).await.unwrap();
+    assert_eq!(throttle.get(&key).await.unwrap(), FailedLogins::default());
+    assert_eq!(throttle.admit(&key, now(), ALLOWED).await.unwrap(), Some(1));
+    // Clearing what is not there is no error.
+    throttle.clear(&other).await.unwrap();
 }
 
 async fn a_corrupt_count_is_an_internal_error(database: TestDb) {
     let key = ThrottleKey::new(email("ada@example.com"), &client());
     database
         .throttle()
-        .record_failure(
-            &key,
-            now(),
-            &domain::AuditEvent::new(AuditAction::LoginFailed, now(), &client()),
-        )
+        .admit(&key, now(), ALLOWED)
         .await
         .unwrap();
     database

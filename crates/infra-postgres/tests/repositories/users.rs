@@ -2,12 +2,11 @@
 //! counters, and corrupt rows.
 
 use crate::support::{
-    TestDb, client, email, event, insert, insert_with_session, micros, now, session, user,
+    TestDb, email, event, insert, insert_with_session, micros, now, session, user,
 };
-use domain::ports::{AuditLog, LoginThrottle, SaveUserError, SessionRepository, UserRepository};
+use domain::ports::{AuditLog, SaveUserError, SessionRepository, UserRepository};
 use domain::{
-    AuditAction, AuditQuery, FullName, PasswordHash, Role, SecretHash, ThrottleKey, UnexpectedKind,
-    User, UserId,
+    AuditAction, AuditQuery, FullName, PasswordHash, Role, SecretHash, UnexpectedKind, User, UserId,
 };
 use infra_postgres::{PoolOptions, SqlUserRepository};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
@@ -520,12 +519,8 @@ async fn fail_a_login_write_midway(database: &TestDb, users: &SqlUserRepository,
         .then_some(())
         .expect("the login is recorded");
     database
-        .throttle()
-        .record_failure(
-            &ThrottleKey::new(ada.email().clone(), &client()),
-            now(),
-            &event(AuditAction::LoginFailed, &ada),
-        )
+        .audit()
+        .record(&event(AuditAction::LoginFailed, &ada))
         .await
         .unwrap();
     assert_eq!(

@@ -11,6 +11,7 @@ on_both_backends!(
     simultaneous_refreshes_of_one_token_let_exactly_one_through,
     simultaneous_toggles_end_as_their_number_says,
     a_rotated_refresh_token_stays_dead_across_a_restart_and_its_replay_revokes_the_session,
+    twenty_guesses_at_once_get_no_more_password_checks_than_five_in_a_row,
 );
 
 async fn fifty_simultaneous_sign_ups_with_one_email_make_one_user(backend: Backend) {
@@ -154,6 +155,62 @@ async fn a_rotated_refresh_token_stays_dead_across_a_restart_and_its_replay_revo
         .await;
     assert_eq!(newest.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(second.me_status(access).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Guesses sent all at once must not slip past the lockout while the first ones hash: at
+/// login and at change-password, at most five passwords are checked, then everything is 429
+/// until the lock ends, the right password too.
+async fn twenty_guesses_at_once_get_no_more_password_checks_than_five_in_a_row(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.signup("ada@example.com", "Ada").await;
+    let guesses = (0..20)
+        .map(|n| {
+            app.request(Method::POST, "/api/auth/login/")
+                .json(&json!({"email": "ada@example.com", "password": format!("guess-{n}")}))
+        })
+        .collect();
+    let statuses = all_at_once(guesses).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + refused, 20, "{statuses:?}");
+    assert!(
+        checked <= 4,
+        "{checked} wrong passwords answered 401: {statuses:?}"
+    );
+    assert_eq!(
+        app.login("ada@example.com", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    let grace = app.signup("grace@example.com", "Grace").await;
+    let guesses = (0..20)
+        .map(|n| {
+            app.request(Method::PUT, "/api/users/change-password/")
+                .bearer_auth(&grace.access)
+                .json(&json!({"old_password": format!("guess-{n}"), "new_password": "quiet-walrus-ledger-47"}))
+        })
+        .collect();
+    let statuses = all_at_once(guesses).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::BAD_REQUEST)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + refused, 20, "{statuses:?}");
+    assert!(
+        checked <= 4,
+        "{checked} wrong old passwords answered 400: {statuses:?}"
+    );
+    drop(ada);
 }
 
 /// Sends every request at once, each on a task of its own, and returns their statuses.
