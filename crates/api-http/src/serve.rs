@@ -13,6 +13,7 @@
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use domain::client_network;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -160,14 +161,10 @@ impl PerAddress {
         }
     }
 
-    /// `None` when `address` already holds its limit. An IPv4 address mapped into IPv6 is
-    /// the IPv4 address, and an IPv6 client is counted by its /64, which one subscriber
-    /// usually holds whole (as the login throttle counts it).
+    /// `None` when `address` already holds its limit. Addresses count by the network that
+    /// stands for one client, as the login throttle counts them ([`client_network`]).
     fn claim(&self, address: IpAddr) -> Option<Claim> {
-        let address = match address.to_canonical() {
-            IpAddr::V6(ip) => IpAddr::V6((u128::from(ip) & !u128::from(u64::MAX)).into()),
-            v4 @ IpAddr::V4(_) => v4,
-        };
+        let address = client_network(address);
         let counted = self.limit > 0 && !self.exempt.iter().any(|net| net.contains(&address));
         if counted {
             let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);

@@ -49,7 +49,7 @@ pub use services::{
     ToggleActivationError, UpdateProfileError, UpdateUserError, UserUpdate,
 };
 pub use session::{AccessClaims, ClientInfo, Session, TokenError, TokenPair};
-pub use throttle::{FailedLogins, ThrottleKey};
+pub use throttle::{FailedLogins, ThrottleKey, client_network};
 pub use user::{Principal, User, UserRecord};
 pub use values::email::{Email, EmailError};
 pub use values::full_name::{FullName, FullNameError};

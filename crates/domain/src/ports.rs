@@ -29,8 +29,8 @@ pub enum SaveUserError {
     Unexpected(#[from] UnexpectedError),
 }
 
-/// Wrong passwords, counted per [`ThrottleKey`] (see the `throttle` module's reasons), and
-/// the locks they bring.
+/// Password checks, counted per [`ThrottleKey`] (see the `throttle` module's reasons), and
+/// the locks that wrong ones bring.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LoginThrottle: Send + Sync {
@@ -119,7 +119,8 @@ pub trait UserRepository: Send + Sync {
         event: &AuditEvent,
     ) -> Result<(), SaveUserError>;
 
-    /// After a successful login: sets `last_login` to `at`, stores `rehashed` when the hasher asked for new parameters, inserts `session`, and
+    /// After a successful login: sets `last_login` to `at`, stores `rehashed` when the hasher
+    /// asked for new parameters, inserts `session`, and
     /// records `event`. One transaction, and only if the account still exists, is still
     /// active and still has `verified`, the hash the password was checked against: returns
     /// `false`, having written nothing, when the password was changed or the account

@@ -10,6 +10,23 @@ use crate::{ClientInfo, Email};
 use std::net::{IpAddr, Ipv6Addr};
 use time::{Duration, OffsetDateTime};
 
+/// The address that stands for one client: an IPv4 address (also when it arrives mapped into
+/// IPv6), or an IPv6 address's /64 network, which one subscriber usually holds whole.
+///
+/// ```
+/// use domain::client_network;
+///
+/// let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
+/// assert_eq!(client_network(ip("2001:db8:1:2:3:4:5:6")), ip("2001:db8:1:2::"));
+/// assert_eq!(client_network(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+/// ```
+pub fn client_network(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(ip) => Ipv6Addr::from(u128::from(ip) & !u128::from(u64::MAX)).into(),
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
 /// Whose wrong passwords count together: one email from one client address (an IPv6 client
 /// by its /64, which one subscriber usually holds whole).
 ///
@@ -32,12 +49,9 @@ pub struct ThrottleKey {
 impl ThrottleKey {
     /// The key of `email` tried from `client` (`unknown` when the address is not known).
     pub fn new(email: Email, client: &ClientInfo) -> Self {
-        let address = match client.ip.map(|ip| ip.to_canonical()) {
+        let address = match client.ip.map(client_network) {
             Some(IpAddr::V4(ip)) => ip.to_string(),
-            Some(IpAddr::V6(ip)) => {
-                let network = Ipv6Addr::from(u128::from(ip) & !u128::from(u64::MAX));
-                format!("{network}/64")
-            }
+            Some(IpAddr::V6(network)) => format!("{network}/64"),
             None => "unknown".to_owned(),
         };
         Self { email, address }
@@ -57,7 +71,7 @@ impl ThrottleKey {
 /// What is counted against a [`ThrottleKey`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FailedLogins {
-    /// Wrong passwords since the last right one.
+    /// Password checks counted since the last right one (each counts as it is admitted).
     pub failures: u32,
     /// Until when passwords are not checked at all.
     pub locked_until: Option<OffsetDateTime>,

@@ -723,6 +723,24 @@ mod tests {
 
     // ---- update user ----
 
+    /// A `find_by_id` that finds `first` on its first call and `then` afterwards (another
+    /// change landed in between), counting its calls in `reads`.
+    fn read_then(
+        reads: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        first: User,
+        then: User,
+    ) -> impl FnMut(UserId) -> Result<Option<User>, UnexpectedError> + Send + 'static {
+        let reads = std::sync::Arc::clone(reads);
+        move |_| {
+            let read = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Some(if read == 0 {
+                first.clone()
+            } else {
+                then.clone()
+            }))
+        }
+    }
+
     fn update(role: Option<Role>, is_active: Option<bool>, full_name: Option<&str>) -> UserUpdate {
         UserUpdate {
             role,
@@ -936,17 +954,12 @@ mod tests {
         let flipped = target
             .clone()
             .with_administration(None, Some(false), None, now());
-        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = std::sync::Arc::clone(&reads);
         let mut mocks = Mocks::new();
-        mocks.users.expect_find_by_id().returning(move |_| {
-            let read = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(Some(if read == 0 {
-                target.clone()
-            } else {
-                flipped.clone()
-            }))
-        });
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        mocks
+            .users
+            .expect_find_by_id()
+            .returning(read_then(&reads, target, flipped));
         mocks
             .users
             .expect_update()
@@ -966,17 +979,12 @@ mod tests {
         let target = user("target@example.com", Role::User);
         let logged_in = target.clone().with_login(now(), None);
         let (stale, fresh) = (target.updated_at(), logged_in.updated_at());
-        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = std::sync::Arc::clone(&reads);
         let mut mocks = Mocks::new();
-        mocks.users.expect_find_by_id().returning(move |_| {
-            let read = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(Some(if read == 0 {
-                target.clone()
-            } else {
-                logged_in.clone()
-            }))
-        });
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        mocks
+            .users
+            .expect_find_by_id()
+            .returning(read_then(&reads, target, logged_in));
         mocks
             .users
             .expect_update()
@@ -1006,18 +1014,13 @@ mod tests {
             Some(FullName::parse("Renamed meanwhile").unwrap()),
             now() - Duration::seconds(1),
         );
-        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut mocks = Mocks::new();
-        let counter = std::sync::Arc::clone(&reads);
         let (before, after) = (first.clone(), renamed.clone());
-        mocks.users.expect_find_by_id().returning(move |_| {
-            let read = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(Some(if read == 0 {
-                before.clone()
-            } else {
-                after.clone()
-            }))
-        });
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        mocks
+            .users
+            .expect_find_by_id()
+            .returning(read_then(&reads, before, after));
         let (stale, fresh) = (first.updated_at(), renamed.updated_at());
         mocks
             .users

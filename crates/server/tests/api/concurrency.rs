@@ -30,14 +30,8 @@ async fn fifty_simultaneous_sign_ups_with_one_email_make_one_user(backend: Backe
         })
         .collect();
     let statuses = all_at_once(attempts).await;
-    let created = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CREATED)
-        .count();
-    let taken = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
+    let created = count(&statuses, StatusCode::CREATED);
+    let taken = count(&statuses, StatusCode::CONFLICT);
     assert_eq!((created, taken), (1, 49), "{statuses:?}");
     let admin = app.admin().await;
     let found: Value = app
@@ -59,7 +53,7 @@ async fn simultaneous_refreshes_of_one_token_let_exactly_one_through(backend: Ba
         })
         .collect();
     let statuses = all_at_once(refreshes).await;
-    let through = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let through = count(&statuses, StatusCode::OK);
     assert_eq!(through, 1, "{statuses:?}");
     assert!(
         statuses
@@ -79,11 +73,8 @@ async fn simultaneous_toggles_end_as_their_number_says(backend: Backend) {
     let statuses = all_at_once(toggles).await;
     // A toggle that read the account before another one wrote it is refused (409) rather than
     // undoing it; every other toggle applies.
-    let done = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
+    let done = count(&statuses, StatusCode::OK);
+    let refused = count(&statuses, StatusCode::CONFLICT);
     assert_eq!(done + refused, 20, "{statuses:?}");
     assert!(done >= 1);
     let user: Value = app
@@ -94,7 +85,7 @@ async fn simultaneous_toggles_end_as_their_number_says(backend: Backend) {
         .unwrap();
     assert_eq!(
         user["is_active"],
-        done % 2 == 0,
+        done.is_multiple_of(2),
         "{done} applied toggles leave the account as their number says"
     );
     let audit: Value = app
@@ -162,7 +153,7 @@ async fn a_rotated_refresh_token_stays_dead_across_a_restart_and_its_replay_revo
 /// until the lock ends, the right password too.
 async fn twenty_guesses_at_once_get_no_more_password_checks_than_five_in_a_row(backend: Backend) {
     let app = spawn_app(backend).await;
-    let ada = app.signup("ada@example.com", "Ada").await;
+    app.signup("ada@example.com", "Ada").await;
     let guesses = (0..20)
         .map(|n| {
             app.request(Method::POST, "/api/auth/login/")
@@ -170,14 +161,8 @@ async fn twenty_guesses_at_once_get_no_more_password_checks_than_five_in_a_row(b
         })
         .collect();
     let statuses = all_at_once(guesses).await;
-    let checked = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
+    let checked = count(&statuses, StatusCode::UNAUTHORIZED);
+    let refused = count(&statuses, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(checked + refused, 20, "{statuses:?}");
     assert!(
         checked <= 4,
@@ -197,20 +182,18 @@ async fn twenty_guesses_at_once_get_no_more_password_checks_than_five_in_a_row(b
         })
         .collect();
     let statuses = all_at_once(guesses).await;
-    let checked = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::BAD_REQUEST)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
+    let checked = count(&statuses, StatusCode::BAD_REQUEST);
+    let refused = count(&statuses, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(checked + refused, 20, "{statuses:?}");
     assert!(
         checked <= 4,
         "{checked} wrong old passwords answered 400: {statuses:?}"
     );
-    drop(ada);
+}
+
+/// How many of `statuses` are `status`.
+fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
 }
 
 /// Sends every request at once, each on a task of its own, and returns their statuses.
