@@ -12,6 +12,7 @@ mod rate_limit;
 mod routes;
 mod serve;
 mod state;
+mod wire;
 
 pub use problem::{PROBLEM_JSON, Problem, ProblemDetails};
 pub use serve::{ConnectionLimits, serve};

@@ -151,6 +151,16 @@ impl Problem {
                 "Send the body as application/json.",
             ),
             StatusCode::BAD_REQUEST => ("bad-request", "Bad request", "The request is malformed."),
+            StatusCode::URI_TOO_LONG => (
+                "uri-too-long",
+                "URI too long",
+                "The request's URI is too long.",
+            ),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+                "header-fields-too-large",
+                "Request header fields too large",
+                "The request has too many header fields, or too large ones.",
+            ),
             StatusCode::SERVICE_UNAVAILABLE => (
                 "service-unavailable",
                 "Service unavailable",

@@ -5,12 +5,14 @@
 //!
 //! - A request head must arrive within `header_read_timeout`, counted from the moment the
 //!   connection is opened or its previous response was sent, so idle kept-alive connections
-//!   close too. Bodies are bounded by the request timeout.
+//!   close too. Bodies are bounded by the request timeout, and a client that takes in nothing
+//!   of its answer for `send_timeout` is cut off too ([`crate::wire`]).
 //! - At most `max_connections` are open; further clients wait in the kernel's backlog.
 //! - At most `max_per_address` come from one address (trusted proxies excepted, since they
 //!   carry everyone's); further ones are closed at once, so one client cannot starve others.
 
 use crate::state::AppState;
+use crate::wire::Wire;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use domain::client_network;
@@ -37,6 +39,8 @@ pub struct ConnectionLimits {
     /// The longest a client may take to send a request head, and to start the next one on a
     /// kept-alive connection.
     pub header_read_timeout: Duration,
+    /// The longest a client may leave its answer unread (taking in no byte of it).
+    pub send_timeout: Duration,
     /// The most connections open at once.
     pub max_connections: usize,
     /// The most connections open at once from one address (0: no such limit).
@@ -47,6 +51,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(30),
             max_connections: 4096,
             max_per_address: 256,
         }
@@ -103,8 +108,10 @@ pub async fn serve(
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request.map(Body::new)
             });
-        let connection = graceful
-            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
+        let connection = graceful.watch(http.serve_connection(
+            TokioIo::new(Wire::new(stream, limits.send_timeout)),
+            TowerToHyperService::new(service),
+        ));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");

@@ -29,7 +29,8 @@ struct Tables {
     /// Secrets sessions rotated away from, kept for reuse detection.
     retired: HashMap<SecretHash, SessionId>,
     audit: Vec<AuditEvent>,
-    failed_logins: HashMap<ThrottleKey, FailedLogins>,
+    /// What is counted per key, and when its last check was admitted.
+    failed_logins: HashMap<ThrottleKey, (FailedLogins, OffsetDateTime)>,
 }
 
 #[derive(Clone, Default)]
@@ -397,7 +398,7 @@ impl LoginThrottle for Memory {
             .tables()?
             .failed_logins
             .get(key)
-            .copied()
+            .map(|(counted, _)| *counted)
             .unwrap_or_default())
     }
 
@@ -408,13 +409,17 @@ impl LoginThrottle for Memory {
         allowed: u32,
     ) -> Result<Option<u32>, UnexpectedError> {
         let mut tables = self.tables()?;
-        let counted = tables.failed_logins.entry(key.clone()).or_default();
+        let (counted, last_check) = tables
+            .failed_logins
+            .entry(key.clone())
+            .or_insert((FailedLogins::default(), at));
         let lock_ended = counted.locked_until.is_some_and(|until| until <= at);
         if counted.failures >= allowed && !lock_ended {
             return Ok(None);
         }
         counted.failures += 1;
         counted.locked_until = None;
+        *last_check = at;
         Ok(Some(counted.failures))
     }
 
@@ -425,11 +430,9 @@ impl LoginThrottle for Memory {
         event: &AuditEvent,
     ) -> Result<(), UnexpectedError> {
         let mut tables = self.tables()?;
-        tables
-            .failed_logins
-            .entry(key.clone())
-            .or_default()
-            .locked_until = Some(until);
+        if let Some((counted, _)) = tables.failed_logins.get_mut(key) {
+            counted.locked_until = Some(until);
+        }
         tables.audit.push(event.clone());
         Ok(())
     }
@@ -437,6 +440,15 @@ impl LoginThrottle for Memory {
     async fn clear(&self, key: &ThrottleKey) -> Result<(), UnexpectedError> {
         self.tables()?.failed_logins.remove(key);
         Ok(())
+    }
+
+    async fn forget_idle(&self, idle_since: OffsetDateTime) -> Result<u64, UnexpectedError> {
+        let mut tables = self.tables()?;
+        let before = tables.failed_logins.len();
+        tables.failed_logins.retain(|_, (counted, last_check)| {
+            *last_check >= idle_since || counted.locked_until.is_some_and(|end| end > idle_since)
+        });
+        Ok((before - tables.failed_logins.len()) as u64)
     }
 }
 

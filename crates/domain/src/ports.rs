@@ -71,6 +71,13 @@ pub trait LoginThrottle: Send + Sync {
     /// # Errors
     /// `UnexpectedError` when storage fails.
     async fn clear(&self, key: &ThrottleKey) -> Result<(), UnexpectedError>;
+
+    /// Forgets every key with no check counted since `idle_since` and no lock running past
+    /// it, and returns how many it forgot.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn forget_idle(&self, idle_since: OffsetDateTime) -> Result<u64, UnexpectedError>;
 }
 
 /// Where accounts are kept.

@@ -130,4 +130,19 @@ impl LoginThrottle for SqlLoginThrottle {
             .map_err(db("forgetting failed logins"))?;
         Ok(())
     }
+
+    async fn forget_idle(&self, idle_since: OffsetDateTime) -> Result<u64, UnexpectedError> {
+        let since = timestamp(self.connection.get_database_backend(), idle_since);
+        let forgotten = Entity::delete_many()
+            .filter(Column::UpdatedAt.lt(since.clone()))
+            .filter(
+                Column::LockedUntil
+                    .is_null()
+                    .or(Column::LockedUntil.lte(since)),
+            )
+            .exec(&self.connection)
+            .await
+            .map_err(db("forgetting idle failed logins"))?;
+        Ok(forgotten.rows_affected)
+    }
 }

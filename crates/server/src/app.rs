@@ -313,6 +313,7 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
+    auth: AuthService,
 }
 
 impl Application {
@@ -336,6 +337,7 @@ impl Application {
                 "no admin account yet: from the repository run `ADMIN_PASSWORD='choose-a-long-passphrase' cargo run --release -p server -- create-admin --email you@example.com --full-name \"Your Name\"` (an installed binary: `server create-admin …`; without ADMIN_PASSWORD it asks for the password), or start with ADMIN_EMAIL and ADMIN_PASSWORD set"
             );
         }
+        let auth = services.auth.clone();
         let state = AppState::new(
             services.auth,
             services.account,
@@ -348,6 +350,7 @@ impl Application {
             listener,
             address,
             state,
+            auth,
         })
     }
 
@@ -364,7 +367,30 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        api_http::serve(self.listener, self.state, shutdown).await
+        let housekeeping = tokio::spawn(forget_idle_login_checks(self.auth));
+        let served = api_http::serve(self.listener, self.state, shutdown).await;
+        housekeeping.abort();
+        served
+    }
+}
+
+/// How often the counts of password checks nobody has made for a day are deleted.
+const FORGET_IDLE_CHECKS_EVERY: Duration = Duration::from_hours(1);
+
+/// Deletes idle password-check counts at start and every hour: nothing else frees what a
+/// spray of failed logins with made-up emails leaves behind. Instances sharing a database may
+/// all do it; each delete only finds less to do.
+async fn forget_idle_login_checks(auth: AuthService) {
+    let mut every = tokio::time::interval(FORGET_IDLE_CHECKS_EVERY);
+    loop {
+        every.tick().await;
+        match auth.forget_idle_login_checks().await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "forgot idle login checks"),
+            Err(error) => {
+                tracing::warn!(%error, "forgetting idle login checks failed; trying again in an hour");
+            }
+        }
     }
 }
 

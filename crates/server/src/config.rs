@@ -151,6 +151,10 @@ pub struct Config {
     /// on a kept-alive connection, before the connection is closed.
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value_t = 10)]
     pub header_read_timeout: u32,
+    /// Seconds a client may leave its answer unread (taking in none of it) before the
+    /// connection is closed.
+    #[arg(long, env = "SEND_TIMEOUT", default_value_t = 30)]
+    pub send_timeout: u32,
     /// The most client connections open at once (lowered to fit the process's file
     /// descriptor limit); further clients wait.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096)]
@@ -240,8 +244,10 @@ impl Config {
         if !(0.0..=1_000_000.0).contains(&self.rate_limit_per_second) {
             problems.push("RATE_LIMIT_PER_SECOND: must be between 0 and 1000000".to_owned());
         }
-        if self.header_read_timeout == 0 || self.max_connections == 0 {
-            problems.push("HEADER_READ_TIMEOUT and MAX_CONNECTIONS must be positive".to_owned());
+        if self.header_read_timeout == 0 || self.send_timeout == 0 || self.max_connections == 0 {
+            problems.push(
+                "HEADER_READ_TIMEOUT, SEND_TIMEOUT and MAX_CONNECTIONS must be positive".to_owned(),
+            );
         }
         if self.password_min_score > 4 {
             problems.push("PASSWORD_MIN_SCORE: must be 0 to 4".to_owned());
@@ -276,6 +282,7 @@ impl Config {
             web_dist: Some(self.web_dist.clone()),
             connections: ConnectionLimits {
                 header_read_timeout: Duration::from_secs(u64::from(self.header_read_timeout)),
+                send_timeout: Duration::from_secs(u64::from(self.send_timeout)),
                 max_connections: self.max_connections as usize,
                 max_per_address: self.max_connections_per_address as usize,
             },

@@ -71,6 +71,9 @@ pub struct LockoutPolicy {
     pub first_lock: Duration,
     /// The longest lock (default 15 minutes).
     pub max_lock: Duration,
+    /// How long checks are remembered with none since (default 1 day): then the count starts
+    /// again and its storage is freed, so a spray of made-up emails leaves nothing behind.
+    pub forget_after: Duration,
 }
 
 impl Default for LockoutPolicy {
@@ -79,6 +82,7 @@ impl Default for LockoutPolicy {
             threshold: 5,
             first_lock: Duration::minutes(1),
             max_lock: Duration::minutes(15),
+            forget_after: Duration::days(1),
         }
     }
 }

@@ -13,6 +13,7 @@ on_both_backends!(
     a_lock_that_ended_admits_one_check_at_a_time,
     counts_are_per_email_and_address_and_a_clear_forgets_them,
     a_corrupt_count_is_an_internal_error,
+    only_keys_idle_since_the_cutoff_and_unlocked_then_are_forgotten,
 );
 
 const ALLOWED: u32 = 5;
@@ -94,6 +95,38 @@ async fn counts_are_per_email_and_address_and_a_clear_forgets_them(database: Tes
     assert_eq!(throttle.admit(&key, now(), ALLOWED).await.unwrap(), Some(1));
     // Clearing what is not there is no error.
     throttle.clear(&other).await.unwrap();
+}
+
+async fn only_keys_idle_since_the_cutoff_and_unlocked_then_are_forgotten(database: TestDb) {
+    let throttle = database.throttle();
+    let day_ago = now() - Duration::days(1);
+    let key = |name: &str| ThrottleKey::new(email(&format!("{name}@example.com")), &client());
+    let (idle, recent, locked) = (key("idle"), key("recent"), key("locked"));
+    throttle
+        .admit(&idle, day_ago - Duration::seconds(1), ALLOWED)
+        .await
+        .unwrap();
+    throttle.admit(&recent, day_ago, ALLOWED).await.unwrap();
+    throttle
+        .admit(&locked, day_ago - Duration::hours(1), ALLOWED)
+        .await
+        .unwrap();
+    let owner = user("locked@example.com", "Locked Out");
+    insert(&database, &owner).await;
+    let lock = event(AuditAction::LockedOut, &owner);
+    throttle
+        .lock(&locked, micros(day_ago + Duration::minutes(15)), &lock)
+        .await
+        .unwrap();
+
+    assert_eq!(throttle.forget_idle(day_ago).await.unwrap(), 1);
+    assert_eq!(throttle.get(&idle).await.unwrap(), FailedLogins::default());
+    assert_eq!(throttle.get(&recent).await.unwrap().failures, 1);
+    assert_eq!(throttle.get(&locked).await.unwrap().failures, 1);
+    // Once the lock has ended before the cutoff, the locked key goes too.
+    let later = day_ago + Duration::hours(1);
+    assert_eq!(throttle.forget_idle(later).await.unwrap(), 2);
+    assert_eq!(throttle.forget_idle(later).await.unwrap(), 0);
 }
 
 async fn a_corrupt_count_is_an_internal_error(database: TestDb) {

@@ -214,3 +214,107 @@ async fn every_oversized_body_gets_its_413_even_many_at_once() {
         "{answers:?}"
     );
 }
+
+/// What the server answers to `request`, sent whole on a connection of its own, up to the close.
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(server_address(app)).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response)).await;
+    String::from_utf8(response).unwrap()
+}
+
+/// The problem body of a raw `response` whose status line is `status_line`.
+fn problem_of(response: &str, status_line: &str) -> serde_json::Value {
+    let (head, body) = response.rsplit_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with(status_line), "{response}");
+    assert!(
+        head.contains("\r\ncontent-type: application/problem+json\r\n"),
+        "{response}"
+    );
+    serde_json::from_str(body).unwrap()
+}
+
+/// The parser's own refusals (hyper answers them before any handler runs) are problem
+/// details like every other error, on a fresh connection and after an answered request.
+#[tokio::test]
+async fn requests_that_cannot_be_parsed_get_problem_details() {
+    let app = spawn_app_with(Backend::Sqlite, &[]).await;
+
+    let garbage = raw_exchange(&app, b"NOT HTTP AT ALL\r\n\r\n").await;
+    let problem = problem_of(&garbage, "HTTP/1.1 400 Bad Request\r\n");
+    assert_eq!(problem["type"], "/problems/bad-request");
+    assert_eq!(problem["status"], 400);
+
+    let headers = (0..150)
+        .map(|n| format!("X-Header-{n}: 1\r\n"))
+        .collect::<Vec<_>>()
+        .concat();
+    let many = format!("GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n");
+    let refused = raw_exchange(&app, many.as_bytes()).await;
+    let problem = problem_of(&refused, "HTTP/1.1 431 Request Header Fields Too Large\r\n");
+    assert_eq!(problem["type"], "/problems/header-fields-too-large");
+
+    let after_a_good_one = raw_exchange(
+        &app,
+        b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /\x01 HTTP/1.1\r\n\r\n",
+    )
+    .await;
+    let (first, second) = after_a_good_one.split_once("HTTP/1.1 400").unwrap();
+    assert!(
+        first.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{after_a_good_one}"
+    );
+    problem_of(
+        &format!("HTTP/1.1 400{second}"),
+        "HTTP/1.1 400 Bad Request\r\n",
+    );
+}
+
+/// A client that asks for answers and never reads them is cut off after the send timeout,
+/// giving its connection back, instead of holding it for good.
+#[tokio::test]
+async fn a_client_that_never_reads_its_answers_is_cut_off() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[
+            "--send-timeout",
+            "1",
+            "--max-connections-per-address",
+            "1",
+            "--header-read-timeout",
+            "60",
+        ],
+    )
+    .await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket
+        .bind(SocketAddr::new("127.0.0.7".parse().unwrap(), 0))
+        .unwrap();
+    let mut stalled = socket.connect(server_address(&app)).await.unwrap();
+    // Far more answer (64 KiB each) than the kernel's buffers hold.
+    let requests = "GET /api/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(400);
+    stalled.write_all(requests.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut second = connect_from(&app, "127.0.0.7").await;
+    assert!(
+        closed_within(&mut second, Duration::from_secs(2)).await,
+        "the stalled client's connection should still hold its address's only place"
+    );
+
+    let started = Instant::now();
+    loop {
+        match health_from(&app, "127.0.0.7").await {
+            Ok(status) => {
+                assert_eq!(status, StatusCode::OK);
+                break;
+            }
+            Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("the stalled client still holds its connection: {error}"),
+        }
+    }
+    drop(stalled);
+}
