@@ -1,5 +1,6 @@
-//! Two server processes on one PostgreSQL database: tokens issued by one are honoured, and
-//! revoked, by the other at once, because nothing that matters lives in memory.
+//! Two server processes on one PostgreSQL database: tokens issued by one are honoured by the
+//! other, and refused by it at once after a logout or a deactivation on the first, because
+//! nothing that matters lives in memory.
 
 use crate::helpers::{ADMIN_EMAIL, Backend, PASSWORD, TestDatabase, problem};
 use reqwest::{Client, StatusCode};
@@ -135,5 +136,39 @@ async fn two_server_processes_share_tokens_and_revocation_on_postgres() {
         )
         .await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(second.me(&client, access).await, StatusCode::UNAUTHORIZED);
+
+    // A deactivation on one takes effect on the other at once.
+    let login = second
+        .post(
+            &client,
+            "/api/auth/login/",
+            &json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let session: Value = login.json().await.unwrap();
+    let access = session["access"].as_str().unwrap();
+    assert_eq!(second.me(&client, access).await, StatusCode::OK);
+    let admin = first
+        .post(
+            &client,
+            "/api/auth/login/",
+            &json!({"email": ADMIN_EMAIL, "password": PASSWORD}),
+        )
+        .await;
+    let admin: Value = admin.json().await.unwrap();
+    let toggled = client
+        .patch(format!(
+            "{}/api/admin/users/{}/toggle/",
+            first.address,
+            session["user"]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(admin["access"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(toggled.status(), StatusCode::OK);
+    let toggled: Value = toggled.json().await.unwrap();
+    assert_eq!(toggled["is_active"], false);
     assert_eq!(second.me(&client, access).await, StatusCode::UNAUTHORIZED);
 }
