@@ -55,6 +55,19 @@ impl ServerProcess {
             .unwrap()
     }
 
+    /// The tokens and user of a login as `email` (with the shared test password).
+    async fn login(&self, client: &Client, email: &str) -> Value {
+        let login = self
+            .post(
+                client,
+                "/api/auth/login/",
+                &json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(login.status(), StatusCode::OK);
+        login.json().await.unwrap()
+    }
+
     async fn me(&self, client: &Client, access: &str) -> StatusCode {
         client
             .get(format!("{}/api/users/me/", self.address))
@@ -118,14 +131,7 @@ async fn two_server_processes_share_tokens_and_revocation_on_postgres() {
     .await;
 
     // A logout on one takes effect on the other at once.
-    let login = second
-        .post(
-            &client,
-            "/api/auth/login/",
-            &json!({"email": "ada@example.com", "password": PASSWORD}),
-        )
-        .await;
-    let session: Value = login.json().await.unwrap();
+    let session = second.login(&client, "ada@example.com").await;
     let access = session["access"].as_str().unwrap();
     assert_eq!(first.me(&client, access).await, StatusCode::OK);
     let logout = first
@@ -139,24 +145,10 @@ async fn two_server_processes_share_tokens_and_revocation_on_postgres() {
     assert_eq!(second.me(&client, access).await, StatusCode::UNAUTHORIZED);
 
     // A deactivation on one takes effect on the other at once.
-    let login = second
-        .post(
-            &client,
-            "/api/auth/login/",
-            &json!({"email": "ada@example.com", "password": PASSWORD}),
-        )
-        .await;
-    let session: Value = login.json().await.unwrap();
+    let session = second.login(&client, "ada@example.com").await;
     let access = session["access"].as_str().unwrap();
     assert_eq!(second.me(&client, access).await, StatusCode::OK);
-    let admin = first
-        .post(
-            &client,
-            "/api/auth/login/",
-            &json!({"email": ADMIN_EMAIL, "password": PASSWORD}),
-        )
-        .await;
-    let admin: Value = admin.json().await.unwrap();
+    let admin = first.login(&client, ADMIN_EMAIL).await;
     let toggled = client
         .patch(format!(
             "{}/api/admin/users/{}/toggle/",
