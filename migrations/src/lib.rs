@@ -31,6 +31,7 @@ mod m20261202_000006_user_counts;
 mod m20261204_000007_users_fillfactor;
 mod m20261205_000008_retire_secrets_on_rotation;
 mod m20261205_000009_login_failures;
+mod m20261205_000010_login_failures_by_age;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_users_fillfactor::Migration),
             Box::new(m20261205_000008_retire_secrets_on_rotation::Migration),
             Box::new(m20261205_000009_login_failures::Migration),
+            Box::new(m20261205_000010_login_failures_by_age::Migration),
         ]
     }
 }

@@ -7,8 +7,9 @@
 //! - When a request head cannot be parsed (not HTTP, more than 100 headers, a head over
 //!   hyper's buffer), hyper answers 400, 414 or 431 itself, before any service runs, with an
 //!   empty body. Those answers are sent as problem details instead, like every other error of
-//!   the API. hyper writes such an answer alone, as a head with `content-length: 0` and no
-//!   `content-type`, which no answer of ours is: every error we send has a problem body.
+//!   the API. hyper writes such an answer alone, as a head with only `connection: close`,
+//!   `content-length: 0` and `date`, which no answer of ours is: every one carries the security
+//!   headers.
 
 use crate::problem::{PROBLEM_JSON, Problem};
 use axum::http::StatusCode;
@@ -23,8 +24,10 @@ use tokio::time::Sleep;
 pub(crate) struct Wire<I> {
     io: I,
     send_timeout: Duration,
-    /// Armed when a write could not proceed; disarmed by any progress.
-    stalled: Option<Pin<Box<Sleep>>>,
+    /// The stall timer, made at the first stall and reset at each later one.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// Whether a write is stalled: set when one could not proceed, cleared by any progress.
+    stalled: bool,
     /// A replaced answer still to be written, and how much of it is.
     replacement: Option<(Vec<u8>, usize)>,
 }
@@ -34,7 +37,8 @@ impl<I> Wire<I> {
         Self {
             io,
             send_timeout,
-            stalled: None,
+            timer: None,
+            stalled: false,
             replacement: None,
         }
     }
@@ -49,14 +53,23 @@ impl<I: AsyncWrite + Unpin> Wire<I> {
         poll: Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
         if poll.is_ready() {
-            self.stalled = None;
+            self.stalled = false;
             return poll;
         }
-        let timeout = self.send_timeout;
-        let stalled = self
-            .stalled
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        ready!(stalled.as_mut().poll(cx));
+        let deadline = tokio::time::Instant::now() + self.send_timeout;
+        let timer = match &mut self.timer {
+            Some(timer) => {
+                if !self.stalled {
+                    timer.as_mut().reset(deadline);
+                }
+                timer
+            }
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        self.stalled = true;
+        ready!(timer.as_mut().poll(cx));
         Poll::Ready(Err(io::Error::new(
             io::ErrorKind::TimedOut,
             "the client took in nothing of its answer",
@@ -155,9 +168,13 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Wire<I> {
 }
 
 /// The problem answer that replaces `written`, when `written` is exactly hyper's bare answer
-/// to a request it could not parse: one head, status 400, 414 or 431, `content-length: 0`, no
-/// `content-type`. Its other header lines (`date`, `connection`) are kept.
+/// to a request it could not parse: one head, status 400, 414 or 431, with `content-length: 0`,
+/// `date` and `connection` only. The last two are kept.
 fn problem_for_parse_error(written: &[u8]) -> Option<Vec<u8>> {
+    // Cheap tests first: this runs on every write.
+    if written.len() > 256 || !written.starts_with(b"HTTP/1.1 4") {
+        return None;
+    }
     let head = std::str::from_utf8(written)
         .ok()?
         .strip_suffix("\r\n\r\n")?;
@@ -173,13 +190,14 @@ fn problem_for_parse_error(written: &[u8]) -> Option<Vec<u8>> {
     let mut kept = Vec::new();
     let mut empty_body = false;
     for line in lines {
+        // hyper writes these three and nothing else; any other header is an answer of ours.
         let (name, value) = line.split_once(':')?;
         if name.eq_ignore_ascii_case("content-length") {
             empty_body = value.trim() == "0";
-        } else if name.eq_ignore_ascii_case("content-type") {
-            return None;
-        } else {
+        } else if name.eq_ignore_ascii_case("date") || name.eq_ignore_ascii_case("connection") {
             kept.push(line);
+        } else {
+            return None;
         }
     }
     if !empty_body {
@@ -207,14 +225,14 @@ mod tests {
 
     #[test]
     fn only_hypers_bare_parse_error_answers_are_replaced() {
-        let bare = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\
-                     date: Sat, 05 Dec 2026 21:00:00 GMT\r\n\r\n";
+        let bare = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n\
+                     content-length: 0\r\ndate: Sat, 05 Dec 2026 21:00:00 GMT\r\n\r\n";
         let answer = String::from_utf8(problem_for_parse_error(bare).unwrap()).unwrap();
         let (head, body) = answer.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
         assert!(head.contains("\r\ncontent-type: application/problem+json\r\n"));
         assert!(head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())));
-        assert!(head.ends_with("\r\ndate: Sat, 05 Dec 2026 21:00:00 GMT"));
+        assert!(head.ends_with("\r\nconnection: close\r\ndate: Sat, 05 Dec 2026 21:00:00 GMT"));
         let body: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(body["status"], 431);
         assert_eq!(body["type"], "/problems/header-fields-too-large");
@@ -223,6 +241,8 @@ mod tests {
             // Our own problems have a body and a type.
             &b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/problem+json\r\ncontent-length: 0\r\n\r\n"[..],
             b"HTTP/1.1 400 Bad Request\r\ncontent-length: 97\r\n\r\n",
+            // A bodyless answer of ours still carries headers hyper never writes.
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nx-content-type-options: nosniff\r\n\r\n",
             b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
             b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n{}",
             b"{\"status\": 400}",

@@ -10,6 +10,9 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
+/// How many idle keys one statement of [`LoginThrottle::forget_idle`] deletes.
+const FORGET_BATCH: u64 = 1000;
+
 /// [`LoginThrottle`] on PostgreSQL or SQLite, through sea-orm.
 #[derive(Debug, Clone)]
 pub struct SqlLoginThrottle {
@@ -133,16 +136,31 @@ impl LoginThrottle for SqlLoginThrottle {
 
     async fn forget_idle(&self, idle_since: OffsetDateTime) -> Result<u64, UnexpectedError> {
         let since = timestamp(self.connection.get_database_backend(), idle_since);
-        let forgotten = Entity::delete_many()
-            .filter(Column::UpdatedAt.lt(since.clone()))
-            .filter(
-                Column::LockedUntil
+        let idle = Query::select()
+            .columns([Column::Email, Column::Address])
+            .from(Entity)
+            .and_where(Expr::col(Column::UpdatedAt).lt(since.clone()))
+            .and_where(
+                Expr::col(Column::LockedUntil)
                     .is_null()
-                    .or(Column::LockedUntil.lte(since)),
+                    .or(Expr::col(Column::LockedUntil).lte(since)),
             )
-            .exec(&self.connection)
-            .await
-            .map_err(db("forgetting idle failed logins"))?;
-        Ok(forgotten.rows_affected)
+            .limit(FORGET_BATCH)
+            .to_owned();
+        let mut forgotten = 0;
+        // In batches: one statement over a sprayed table would hold SQLite's write lock, which
+        // every login's admission needs, for as long as it runs.
+        loop {
+            let key = Expr::tuple([Expr::col(Column::Email), Expr::col(Column::Address)]);
+            let batch = Entity::delete_many()
+                .filter(key.in_subquery(idle.clone()))
+                .exec(&self.connection)
+                .await
+                .map_err(db("forgetting idle failed logins"))?;
+            forgotten += batch.rows_affected;
+            if batch.rows_affected < FORGET_BATCH {
+                return Ok(forgotten);
+            }
+        }
     }
 }

@@ -121,6 +121,15 @@ async fn only_keys_idle_since_the_cutoff_and_unlocked_then_are_forgotten(databas
 
     assert_eq!(throttle.forget_idle(day_ago).await.unwrap(), 1);
     assert_eq!(throttle.get(&idle).await.unwrap(), FailedLogins::default());
+    // A spray of made-up emails goes in batches, all of it.
+    for n in 0..1_500 {
+        let sprayed = key(&format!("sprayed{n}"));
+        throttle
+            .admit(&sprayed, day_ago - Duration::minutes(5), ALLOWED)
+            .await
+            .unwrap();
+    }
+    assert_eq!(throttle.forget_idle(day_ago).await.unwrap(), 1_500);
     assert_eq!(throttle.get(&recent).await.unwrap().failures, 1);
     assert_eq!(throttle.get(&locked).await.unwrap().failures, 1);
     // Once the lock has ended before the cutoff, the locked key goes too.

@@ -279,7 +279,7 @@ async fn a_client_that_never_reads_its_answers_is_cut_off() {
         Backend::Sqlite,
         &[
             "--send-timeout",
-            "1",
+            "2",
             "--max-connections-per-address",
             "1",
             "--header-read-timeout",
