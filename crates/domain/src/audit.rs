@@ -38,6 +38,11 @@ pub enum AuditAction {
     ActivationToggled,
     /// An admin account was created from the command line.
     AdminCreated,
+    /// A password-reset link was mailed, asked for by the person (`by: self`) or sent by an
+    /// administrator (`by: admin`).
+    PasswordResetRequested,
+    /// A password was set with a reset link; every earlier session was revoked.
+    PasswordReset,
 }
 
 /// The string names no audit action.
@@ -47,7 +52,7 @@ pub struct AuditActionError;
 
 impl AuditAction {
     /// Every action, in a stable order.
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 15] = [
         Self::SignedUp,
         Self::LoggedIn,
         Self::LoginFailed,
@@ -61,6 +66,8 @@ impl AuditAction {
         Self::UserUpdated,
         Self::ActivationToggled,
         Self::AdminCreated,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
     ];
 
     /// The stable snake-case name, as stored and as sent over the wire.
@@ -86,6 +93,8 @@ impl AuditAction {
             Self::UserUpdated => "admin_user_update",
             Self::ActivationToggled => "admin_toggle_active",
             Self::AdminCreated => "admin_create",
+            Self::PasswordResetRequested => "password_reset_request",
+            Self::PasswordReset => "password_reset",
         }
     }
 

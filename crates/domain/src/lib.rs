@@ -18,6 +18,7 @@
 mod audit;
 mod errors;
 mod listing;
+mod mail;
 mod policy;
 pub mod ports;
 mod services;
@@ -33,27 +34,31 @@ pub use listing::{
     SearchTermError, UserCursor, UserFilter, UserOrdering, UserPage, UserQuery, UserSlice,
     is_valid_page_size,
 };
+pub use mail::{
+    Mail, MailError, MailKind, MailKindError, OneTimeToken, QueuedMail, RetryPolicy, TokenPurpose,
+};
 pub use policy::{
     PasswordPolicy, PasswordReport, PersonalAttribute, PolicyContext, PolicyViolation,
     PolicyViolations,
 };
 pub use ports::{
-    AuditLog, Clock, LoginThrottle, PasswordHasher, SaveUserError, SecretGenerator, SecretMatch,
-    SessionRepository, TokenIssuer, UserRepository,
+    AuditLog, Clock, LoginThrottle, Mailer, OneTimeTokens, Outbox, PasswordHasher, SaveUserError,
+    SecretGenerator, SecretMatch, SessionRepository, TokenIssuer, UserRepository,
 };
 pub use services::{
     AccountService, AdminService, AuditListQuery, AuditPage, AuthService, AuthenticateError,
-    ChangePassword, ChangePasswordError, GetUserError, ListAuditError, ListUsersError,
-    LockoutPolicy, LogIn, LogInError, LogOutError, Ports, ProfileUpdate, RefreshError,
-    RevokeSessionError, SessionView, Settings, SignUp, SignUpError, SignedIn,
-    ToggleActivationError, UpdateProfileError, UpdateUserError, UserUpdate,
+    ChangePassword, ChangePasswordError, ConfirmReset, ConfirmResetError, DeliveryReport,
+    GetUserError, ListAuditError, ListUsersError, LockoutPolicy, LogIn, LogInError, LogOutError,
+    MailDelivery, Ports, ProfileUpdate, RecoveryPolicy, RecoveryService, RefreshError,
+    RequestResetError, RevokeSessionError, SendResetError, SessionView, Settings, SignUp,
+    SignUpError, SignedIn, ToggleActivationError, UpdateProfileError, UpdateUserError, UserUpdate,
 };
 pub use session::{AccessClaims, ClientInfo, Session, TokenError, TokenPair};
 pub use throttle::{FailedLogins, ThrottleKey, client_network};
 pub use user::{Principal, User, UserRecord};
 pub use values::email::{Email, EmailError};
 pub use values::full_name::{FullName, FullNameError};
-pub use values::ids::{AuditEventId, SessionId, UserId};
+pub use values::ids::{AuditEventId, MailId, OneTimeTokenId, SessionId, UserId};
 pub use values::role::{Role, RoleError};
 pub use values::secrets::{
     AccessToken, PasswordHash, PlaintextPassword, RefreshSecret, SecretHash,

@@ -6,9 +6,10 @@
 //! the same transaction as the change, so the audit trail can never disagree with the data.
 
 use crate::{
-    AccessClaims, AccessToken, AuditEvent, AuditQuery, AuditSlice, Email, FailedLogins,
-    PasswordHash, PlaintextPassword, RefreshSecret, SecretHash, Session, SessionId, ThrottleKey,
-    TokenError, UnexpectedError, User, UserId, UserQuery, UserSlice,
+    AccessClaims, AccessToken, AuditEvent, AuditQuery, AuditSlice, Email, FailedLogins, Mail,
+    MailError, MailId, OneTimeToken, PasswordHash, PlaintextPassword, QueuedMail, RefreshSecret,
+    SecretHash, Session, SessionId, ThrottleKey, TokenError, TokenPurpose, UnexpectedError, User,
+    UserId, UserQuery, UserSlice,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -343,4 +344,120 @@ pub trait AuditLog: Send + Sync {
     /// # Errors
     /// `UnexpectedError` when storage fails.
     async fn list(&self, query: &AuditQuery) -> Result<AuditSlice, UnexpectedError>;
+}
+
+/// Sends one message now. Implementations render the message's template and speak to the
+/// mail server (or write it to the log); [`crate::MailDelivery`] calls them with what the
+/// outbox hands out.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Delivers `mail` to its recipient's mail server.
+    ///
+    /// # Errors
+    /// [`MailError::Transient`] when it may go through later; [`MailError::Rejected`] when it
+    /// never will.
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+}
+
+/// The delivery side of the outbox: messages are put in by the writes they belong to (see
+/// [`OneTimeTokens::issue`]) and taken out here.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Takes at most `limit` messages due at `now` (oldest first) for one delivery attempt
+    /// each: counts the attempt and keeps each away from every other caller until
+    /// `lease_until`, in one atomic step, so that of two instances claiming at once, each
+    /// message goes to one.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, UnexpectedError>;
+
+    /// Marks the message delivered at `at`, and forgets the secret its link carried.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn delivered(&self, id: MailId, at: OffsetDateTime) -> Result<(), UnexpectedError>;
+
+    /// Leaves the message due again at `retry_at`, with the reason its attempt failed.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn retry(
+        &self,
+        id: MailId,
+        retry_at: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), UnexpectedError>;
+
+    /// Marks the message failed for good at `at`, with the reason, and forgets its secret. It
+    /// stays in the outbox, for administrators to see.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn give_up(
+        &self,
+        id: MailId,
+        at: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), UnexpectedError>;
+}
+
+/// One-time tokens (password-reset links), kept only as hashes, with the writes that issue
+/// and use them.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OneTimeTokens: Send + Sync {
+    /// Stores `token`, puts `mail` (which carries its secret) in the outbox, and records
+    /// `event`: one transaction.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn issue(
+        &self,
+        token: &OneTimeToken,
+        mail: &Mail,
+        event: &AuditEvent,
+    ) -> Result<(), UnexpectedError>;
+
+    /// How many tokens for `purpose` were issued to `user_id` at or after `since`.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn count_issued(
+        &self,
+        user_id: UserId,
+        purpose: TokenPurpose,
+        since: OffsetDateTime,
+    ) -> Result<u64, UnexpectedError>;
+
+    /// The token whose secret hashes to `hash`, used or not, if any.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn find(&self, hash: &SecretHash) -> Result<Option<OneTimeToken>, UnexpectedError>;
+
+    /// Uses the password-reset `token` at `at`: only if it is still unused and unexpired then
+    /// and its user still active, stores `hash` as the user's password, marks this and every
+    /// other unused reset token of the user used, revokes every session of the user, inserts
+    /// `session`, and records `event`. One transaction; returns `false`, having written
+    /// nothing, when the token was used or expired or the account deactivated meanwhile (of
+    /// two concurrent uses of one token, exactly one returns `true`).
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn reset_password(
+        &self,
+        token: &OneTimeToken,
+        hash: &PasswordHash,
+        at: OffsetDateTime,
+        session: &Session,
+        event: &AuditEvent,
+    ) -> Result<bool, UnexpectedError>;
 }

@@ -5,6 +5,7 @@
 mod account;
 mod admin;
 mod auth;
+mod recovery;
 
 pub use account::{
     AccountService, ChangePassword, ChangePasswordError, ProfileUpdate, RevokeSessionError,
@@ -17,6 +18,10 @@ pub use admin::{
 pub use auth::{
     AuthService, AuthenticateError, LogIn, LogInError, LogOutError, RefreshError, SignUp,
     SignUpError, SignedIn,
+};
+pub use recovery::{
+    ConfirmReset, ConfirmResetError, DeliveryReport, MailDelivery, RecoveryPolicy, RecoveryService,
+    RequestResetError, SendResetError,
 };
 
 use crate::{

@@ -83,6 +83,28 @@ uuid_v7_id!(
     AuditEventId
 );
 
+uuid_v7_id!(
+    /// Identifies a message in the outbox.
+    ///
+    /// ```
+    /// use domain::MailId;
+    ///
+    /// assert_eq!(MailId::new().as_uuid().get_version_num(), 7);
+    /// ```
+    MailId
+);
+
+uuid_v7_id!(
+    /// Identifies a one-time token (a password-reset or verification link).
+    ///
+    /// ```
+    /// use domain::OneTimeTokenId;
+    ///
+    /// assert_eq!(OneTimeTokenId::new().as_uuid().get_version_num(), 7);
+    /// ```
+    OneTimeTokenId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
