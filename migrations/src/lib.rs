@@ -32,6 +32,7 @@ mod m20261204_000007_users_fillfactor;
 mod m20261205_000008_retire_secrets_on_rotation;
 mod m20261205_000009_login_failures;
 mod m20261205_000010_login_failures_by_age;
+mod m20261206_000011_mail;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000008_retire_secrets_on_rotation::Migration),
             Box::new(m20261205_000009_login_failures::Migration),
             Box::new(m20261205_000010_login_failures_by_age::Migration),
+            Box::new(m20261206_000011_mail::Migration),
         ]
     }
 }

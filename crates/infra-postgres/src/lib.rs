@@ -1,5 +1,6 @@
 //! Storage adapters of the domain's ports, on sea-orm: [`SqlUserRepository`],
-//! [`SqlSessionRepository`], [`SqlLoginThrottle`] and [`SqlAuditLog`]. One code path serves PostgreSQL, the
+//! [`SqlSessionRepository`], [`SqlLoginThrottle`], [`SqlAuditLog`], and for mail
+//! [`SqlOneTimeTokens`] and [`SqlOutbox`]. One code path serves PostgreSQL, the
 //! production database, and SQLite (a file, or memory), so the service runs with no setup and
 //! the tests exercise both. Every statement is built with sea-orm or sea-query from one
 //! definition for both backends.
@@ -37,6 +38,7 @@ mod audit;
 mod batch;
 mod connect;
 mod entities;
+mod mail;
 mod rows;
 mod seed;
 mod sessions;
@@ -46,6 +48,7 @@ mod users;
 
 pub use audit::SqlAuditLog;
 pub use connect::{PoolOptions, connect, ping};
+pub use mail::{SqlOneTimeTokens, SqlOutbox};
 /// The pool every adapter here shares; the one sea-orm type in this crate's API.
 pub use sea_orm::DatabaseConnection;
 pub use seed::seed_users;

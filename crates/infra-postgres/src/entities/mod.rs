@@ -12,6 +12,8 @@
 
 pub(crate) mod audit_events;
 pub(crate) mod login_failures;
+pub(crate) mod one_time_tokens;
+pub(crate) mod outbox;
 pub(crate) mod retired_secrets;
 pub(crate) mod sessions;
 pub(crate) mod users;

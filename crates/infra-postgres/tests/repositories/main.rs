@@ -14,6 +14,7 @@ mod support;
 mod audit;
 mod connecting;
 mod listing;
+mod mail;
 mod schema;
 mod seeding;
 mod sessions;

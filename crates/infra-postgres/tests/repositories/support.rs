@@ -8,7 +8,8 @@ use domain::{
     User, UserId,
 };
 use infra_postgres::{
-    PoolOptions, SqlAuditLog, SqlLoginThrottle, SqlSessionRepository, SqlUserRepository, connect,
+    PoolOptions, SqlAuditLog, SqlLoginThrottle, SqlOneTimeTokens, SqlOutbox, SqlSessionRepository,
+    SqlUserRepository, connect,
 };
 use migrations::{Migrator, MigratorTrait as _};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
@@ -66,6 +67,26 @@ impl TestDb {
 
     pub(crate) fn audit(&self) -> SqlAuditLog {
         SqlAuditLog::new(self.connection.clone())
+    }
+
+    pub(crate) fn one_time_tokens(&self) -> SqlOneTimeTokens {
+        SqlOneTimeTokens::new(self.connection.clone())
+    }
+
+    pub(crate) fn outbox(&self) -> SqlOutbox {
+        SqlOutbox::new(self.connection.clone())
+    }
+
+    /// The one integer that `sql` (a `SELECT COUNT(*) …`) answers.
+    pub(crate) async fn scalar_count(&self, sql: &str) -> i64 {
+        let row = self
+            .connection
+            .query_one_raw(Statement::from_string(self.backend(), sql))
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"))
+            .unwrap_or_else(|| panic!("{sql}: no row"));
+        row.try_get_by_index(0)
+            .unwrap_or_else(|error| panic!("{sql}: {error}"))
     }
 
     /// The users adapter over a pool of its own with one connection: whatever state a write

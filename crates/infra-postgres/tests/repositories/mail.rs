@@ -1,0 +1,306 @@
+//! `SqlOneTimeTokens` and `SqlOutbox`: a link is issued with its message in one transaction,
+//! used once, and sets the others aside; the outbox hands each message to one claimer, and
+//! forgets a link's secret once the message is done with.
+
+use crate::support::{TestDb, email, event, hash, insert, insert_with_session, micros, now, user};
+use domain::ports::{OneTimeTokens, Outbox, SessionRepository, UserRepository};
+use domain::{
+    AuditAction, FullName, Mail, MailKind, OneTimeToken, PasswordHash, RefreshSecret, SecretHash,
+    Session, TokenPurpose, User,
+};
+use std::collections::HashSet;
+use std::sync::Arc;
+use time::Duration;
+
+on_both_backends!(
+    a_link_and_its_message_are_stored_together_and_found_by_hash,
+    a_link_works_once_and_sets_the_others_aside,
+    an_expired_link_or_a_deactivated_account_writes_nothing,
+    two_claimers_at_once_never_take_the_same_message,
+    a_message_is_due_again_after_a_retry_and_forgets_its_secret_when_done,
+);
+
+fn reset_token(user: &User, secret: &str) -> OneTimeToken {
+    OneTimeToken::issue(
+        user.id(),
+        TokenPurpose::PasswordReset,
+        SecretHash::new(format!("h:{secret}")),
+        micros(now()),
+        Duration::minutes(30),
+    )
+}
+
+fn reset_mail(user: &User, secret: &str) -> Mail {
+    Mail::new(
+        user.email().clone(),
+        user.full_name().clone(),
+        MailKind::PasswordReset,
+        Some(RefreshSecret::new(secret)),
+        micros(now()),
+    )
+}
+
+async fn issue(database: &TestDb, user: &User, secret: &str) -> OneTimeToken {
+    let token = reset_token(user, secret);
+    database
+        .one_time_tokens()
+        .issue(
+            &token,
+            &reset_mail(user, secret),
+            &event(AuditAction::PasswordResetRequested, user),
+        )
+        .await
+        .unwrap();
+    token
+}
+
+async fn a_link_and_its_message_are_stored_together_and_found_by_hash(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let token = issue(&database, &ada, "first").await;
+    let tokens = database.one_time_tokens();
+    assert_eq!(
+        tokens.find(&SecretHash::new("h:first")).await.unwrap(),
+        Some(token)
+    );
+    assert_eq!(
+        tokens.find(&SecretHash::new("h:other")).await.unwrap(),
+        None
+    );
+    let since = now() - Duration::minutes(1);
+    assert_eq!(
+        tokens
+            .count_issued(ada.id(), TokenPurpose::PasswordReset, since)
+            .await
+            .unwrap(),
+        1
+    );
+    let later = now() + Duration::minutes(1);
+    assert_eq!(
+        tokens
+            .count_issued(ada.id(), TokenPurpose::PasswordReset, later)
+            .await
+            .unwrap(),
+        0
+    );
+    let claimed = database
+        .outbox()
+        .claim(now(), now() + Duration::minutes(10), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let mail = &claimed[0].mail;
+    assert_eq!(claimed[0].attempt, 1);
+    assert_eq!(mail.to, ada.email().clone());
+    assert_eq!(mail.name, FullName::parse("Ada Lovelace").unwrap());
+    assert_eq!(mail.kind, MailKind::PasswordReset);
+    assert_eq!(
+        mail.token.as_ref().map(RefreshSecret::expose),
+        Some("first")
+    );
+    database.outbox().delivered(mail.id, now()).await.unwrap();
+
+    // A link for an account that does not exist rolls back with its message.
+    let ghost = user("ghost@example.com", "Nobody");
+    let failed = database
+        .one_time_tokens()
+        .issue(
+            &reset_token(&ghost, "ghost"),
+            &reset_mail(&ghost, "ghost"),
+            &event(AuditAction::PasswordResetRequested, &ghost),
+        )
+        .await;
+    assert!(failed.is_err());
+    let claimed = database
+        .outbox()
+        .claim(now() + Duration::hours(1), now() + Duration::hours(2), 10)
+        .await
+        .unwrap();
+    assert!(claimed.is_empty(), "{claimed:?}");
+}
+
+async fn a_link_works_once_and_sets_the_others_aside(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert_with_session(&database, &ada, "h:old-session").await;
+    let first = issue(&database, &ada, "first").await;
+    let second = issue(&database, &ada, "second").await;
+    let tokens = Arc::new(database.one_time_tokens());
+    let at = micros(now() + Duration::minutes(5));
+    let new_hash = PasswordHash::new("$argon2id$new");
+
+    // Two uses of one link at once: exactly one wins.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let (tokens, first, new_hash, ada) = (
+            Arc::clone(&tokens),
+            first.clone(),
+            new_hash.clone(),
+            ada.clone(),
+        );
+        tasks.spawn(async move {
+            let session = Session::start(
+                ada.id(),
+                SecretHash::new(format!("h:{}", uuid::Uuid::new_v4())),
+                at,
+                Duration::days(7),
+                crate::support::client(),
+            );
+            let event = event(AuditAction::PasswordReset, &ada);
+            tokens
+                .reset_password(&first, &new_hash, at, &session, &event)
+                .await
+                .unwrap()
+        });
+    }
+    let outcomes = tasks.join_all().await;
+    assert_eq!(
+        outcomes.iter().filter(|won| **won).count(),
+        1,
+        "{outcomes:?}"
+    );
+
+    let stored = database
+        .users()
+        .find_by_id(ada.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.password_hash(), &new_hash);
+    let sessions = database.sessions();
+    let live = sessions.list_live(ada.id(), at).await.unwrap();
+    assert_eq!(live.len(), 1, "only the reset's own session is live");
+    assert!(
+        live[0].secret_hash.as_str() != "h:old-session",
+        "the earlier session was revoked"
+    );
+    // The second link was set aside by the use of the first.
+    let second = tokens.find(&second.secret_hash).await.unwrap().unwrap();
+    assert!(!second.is_usable(at));
+    let session = crate::support::session(&ada, "h:unused");
+    assert!(
+        !tokens
+            .reset_password(
+                &second,
+                &hash(),
+                at,
+                &session,
+                &event(AuditAction::PasswordReset, &ada)
+            )
+            .await
+            .unwrap()
+    );
+}
+
+async fn an_expired_link_or_a_deactivated_account_writes_nothing(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let token = issue(&database, &ada, "first").await;
+    let tokens = database.one_time_tokens();
+    let session = crate::support::session(&ada, "h:new");
+    let reset = event(AuditAction::PasswordReset, &ada);
+    let new_hash = PasswordHash::new("$argon2id$new");
+    let expired = micros(now() + Duration::minutes(30));
+    assert!(
+        !tokens
+            .reset_password(&token, &new_hash, expired, &session, &reset)
+            .await
+            .unwrap()
+    );
+    database
+        .raw(&format!(
+            "UPDATE users SET is_active = false WHERE email = '{}'",
+            ada.email().as_str()
+        ))
+        .await;
+    let in_time = micros(now() + Duration::minutes(1));
+    assert!(
+        !tokens
+            .reset_password(&token, &new_hash, in_time, &session, &reset)
+            .await
+            .unwrap()
+    );
+    // Nothing was written: the link is still unused and the password unchanged.
+    let stored = tokens.find(&token.secret_hash).await.unwrap().unwrap();
+    assert_eq!(stored.used_at, None);
+    let account = database
+        .users()
+        .find_by_id(ada.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.password_hash(), &hash());
+    assert_eq!(email("ada@example.com"), account.email().clone());
+}
+
+async fn two_claimers_at_once_never_take_the_same_message(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    for n in 0..40 {
+        issue(&database, &ada, &format!("secret-{n}")).await;
+    }
+    let outbox = Arc::new(database.outbox());
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let outbox = Arc::clone(&outbox);
+        tasks.spawn(async move {
+            let mut taken = Vec::new();
+            loop {
+                let claimed = outbox
+                    .claim(now(), now() + Duration::minutes(10), 3)
+                    .await
+                    .unwrap();
+                if claimed.is_empty() {
+                    return taken;
+                }
+                taken.extend(claimed.into_iter().map(|queued| queued.mail.id));
+            }
+        });
+    }
+    let taken: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
+    let distinct: HashSet<_> = taken.iter().collect();
+    assert_eq!(taken.len(), 40, "every message claimed once");
+    assert_eq!(distinct.len(), 40, "no message claimed twice");
+}
+
+async fn a_message_is_due_again_after_a_retry_and_forgets_its_secret_when_done(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    issue(&database, &ada, "first").await;
+    let outbox = database.outbox();
+    let lease = now() + Duration::minutes(10);
+    let first = outbox.claim(now(), lease, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let id = first[0].mail.id;
+    // Claimed: no other worker takes it while the lease runs.
+    assert!(outbox.claim(now(), lease, 10).await.unwrap().is_empty());
+    let retry_at = micros(now() + Duration::seconds(30));
+    outbox.retry(id, retry_at, "451 try later").await.unwrap();
+    assert!(
+        outbox
+            .claim(retry_at - Duration::seconds(1), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = outbox.claim(retry_at, lease, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt, 2);
+    outbox.delivered(id, retry_at).await.unwrap();
+    // Done with: never claimed again, and the secret is gone from storage.
+    let much_later = now() + Duration::days(1);
+    assert!(
+        outbox
+            .claim(much_later, much_later, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let secrets = database
+        .scalar_count("SELECT COUNT(*) FROM outbox WHERE token IS NOT NULL")
+        .await;
+    assert_eq!(secrets, 0);
+    let sent = database
+        .scalar_count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
+        .await;
+    assert_eq!(sent, 1);
+}
