@@ -27,6 +27,7 @@ enum Outbox {
     RecipientName,
     Kind,
     Token,
+    LinkExpiresAt,
     CreatedAt,
     Status,
     Attempts,
@@ -111,6 +112,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Outbox::Kind).string_len(32).not_null())
                     // The link's secret, until the message is delivered or given up.
                     .col(ColumnDef::new(Outbox::Token).text().null())
+                    .col(
+                        ColumnDef::new(Outbox::LinkExpiresAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .col(timestamp(Outbox::CreatedAt))
                     // pending, sent or failed.
                     .col(ColumnDef::new(Outbox::Status).string_len(16).not_null())

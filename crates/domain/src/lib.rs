@@ -35,7 +35,8 @@ pub use listing::{
     is_valid_page_size,
 };
 pub use mail::{
-    Mail, MailError, MailKind, MailKindError, OneTimeToken, QueuedMail, RetryPolicy, TokenPurpose,
+    IssueLimit, Mail, MailError, MailKind, MailKindError, MailLink, OneTimeToken, QueuedMail,
+    RetryPolicy, TokenPurpose,
 };
 pub use policy::{
     PasswordPolicy, PasswordReport, PersonalAttribute, PolicyContext, PolicyViolation,

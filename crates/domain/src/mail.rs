@@ -62,15 +62,16 @@ impl fmt::Display for MailKind {
 ///
 /// ```
 /// use domain::{Email, FullName, Mail, MailKind, RefreshSecret};
-/// use time::OffsetDateTime;
+/// use time::{Duration, OffsetDateTime};
 ///
+/// let sent = OffsetDateTime::UNIX_EPOCH;
 /// let mail = Mail::new(
 ///     Email::parse("ada@example.com").unwrap(),
 ///     FullName::parse("Ada Lovelace").unwrap(),
 ///     MailKind::PasswordReset,
-///     Some(RefreshSecret::new("link-secret")),
-///     OffsetDateTime::UNIX_EPOCH,
-/// );
+///     sent,
+/// )
+/// .with_link(RefreshSecret::new("link-secret"), sent + Duration::minutes(30));
 /// assert_eq!(mail.to.as_str(), "ada@example.com");
 /// assert!(!format!("{mail:?}").contains("link-secret"));
 /// ```
@@ -84,30 +85,40 @@ pub struct Mail {
     pub name: FullName,
     /// What it says.
     pub kind: MailKind,
-    /// The secret its link carries, if it has one. The outbox keeps it only until the message
-    /// is delivered or given up; the token's own store keeps only its hash.
-    pub token: Option<RefreshSecret>,
+    /// The one-time link it carries, if any.
+    pub link: Option<MailLink>,
     /// When it was queued.
     pub created_at: OffsetDateTime,
 }
 
+/// The one-time link a message carries.
+#[derive(Debug, Clone)]
+pub struct MailLink {
+    /// The link's secret. The outbox keeps it only until the message is delivered or given
+    /// up; the token's own store keeps only its hash.
+    pub token: RefreshSecret,
+    /// When the link stops working, for the message to say.
+    pub expires_at: OffsetDateTime,
+}
+
 impl Mail {
-    /// A new message, with a new id.
-    pub fn new(
-        to: Email,
-        name: FullName,
-        kind: MailKind,
-        token: Option<RefreshSecret>,
-        created_at: OffsetDateTime,
-    ) -> Self {
+    /// A new message without a link, with a new id.
+    pub fn new(to: Email, name: FullName, kind: MailKind, created_at: OffsetDateTime) -> Self {
         Self {
             id: MailId::new(),
             to,
             name,
             kind,
-            token,
+            link: None,
             created_at,
         }
+    }
+
+    /// The message with a one-time link whose secret is `token`, working until `expires_at`.
+    #[must_use]
+    pub fn with_link(mut self, token: RefreshSecret, expires_at: OffsetDateTime) -> Self {
+        self.link = Some(MailLink { token, expires_at });
+        self
     }
 }
 
@@ -210,6 +221,16 @@ impl TokenPurpose {
             .into_iter()
             .find(|purpose| purpose.as_str() == raw)
     }
+}
+
+/// How many one-time tokens for one purpose one user may be issued in a window: at most
+/// `at_most` since `since` (see [`crate::OneTimeTokens::issue`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssueLimit {
+    /// The window's start.
+    pub since: OffsetDateTime,
+    /// Tokens allowed in the window.
+    pub at_most: u64,
 }
 
 /// A one-time token as stored: its secret travels only in the mail's link; the store keeps

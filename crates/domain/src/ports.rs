@@ -6,9 +6,9 @@
 //! the same transaction as the change, so the audit trail can never disagree with the data.
 
 use crate::{
-    AccessClaims, AccessToken, AuditEvent, AuditQuery, AuditSlice, Email, FailedLogins, Mail,
-    MailError, MailId, OneTimeToken, PasswordHash, PlaintextPassword, QueuedMail, RefreshSecret,
-    SecretHash, Session, SessionId, ThrottleKey, TokenError, TokenPurpose, UnexpectedError, User,
+    AccessClaims, AccessToken, AuditEvent, AuditQuery, AuditSlice, Email, FailedLogins, IssueLimit,
+    Mail, MailError, MailId, OneTimeToken, PasswordHash, PlaintextPassword, QueuedMail,
+    RefreshSecret, SecretHash, Session, SessionId, ThrottleKey, TokenError, UnexpectedError, User,
     UserId, UserQuery, UserSlice,
 };
 use async_trait::async_trait;
@@ -415,7 +415,10 @@ pub trait Outbox: Send + Sync {
 #[async_trait]
 pub trait OneTimeTokens: Send + Sync {
     /// Stores `token`, puts `mail` (which carries its secret) in the outbox, and records
-    /// `event`: one transaction.
+    /// `event`: one transaction. With a `limit`, first counts the tokens for the same purpose
+    /// issued to the same user since `limit.since`, and writes nothing, returning `false`, when
+    /// there are `limit.at_most` already; concurrent calls for one user count one after the
+    /// other, so that no two both see room for one more.
     ///
     /// # Errors
     /// `UnexpectedError` when storage fails.
@@ -424,18 +427,8 @@ pub trait OneTimeTokens: Send + Sync {
         token: &OneTimeToken,
         mail: &Mail,
         event: &AuditEvent,
-    ) -> Result<(), UnexpectedError>;
-
-    /// How many tokens for `purpose` were issued to `user_id` at or after `since`.
-    ///
-    /// # Errors
-    /// `UnexpectedError` when storage fails.
-    async fn count_issued(
-        &self,
-        user_id: UserId,
-        purpose: TokenPurpose,
-        since: OffsetDateTime,
-    ) -> Result<u64, UnexpectedError>;
+        limit: Option<IssueLimit>,
+    ) -> Result<bool, UnexpectedError>;
 
     /// The token whose secret hashes to `hash`, used or not, if any.
     ///

@@ -7,14 +7,14 @@ use crate::transaction::{begin_write, commit_with_event, open_session, revoke_se
 use async_trait::async_trait;
 use domain::ports::{OneTimeTokens, Outbox};
 use domain::{
-    AuditEvent, Email, FullName, Mail, MailId, MailKind, OneTimeToken, OneTimeTokenId,
-    PasswordHash, QueuedMail, RefreshSecret, SecretHash, Session, TokenPurpose, UnexpectedError,
-    UserId,
+    AuditEvent, Email, FullName, IssueLimit, Mail, MailId, MailKind, MailLink, OneTimeToken,
+    OneTimeTokenId, PasswordHash, QueuedMail, RefreshSecret, SecretHash, Session, TokenPurpose,
+    UnexpectedError, UserId,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter,
+    FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect,
 };
 use time::OffsetDateTime;
 
@@ -67,10 +67,14 @@ async fn enqueue(transaction: &DatabaseTransaction, mail: &Mail) -> Result<(), U
             (outbox::Column::Kind, mail.kind.as_str().into()),
             (
                 outbox::Column::Token,
-                mail.token
+                mail.link
                     .as_ref()
-                    .map(|token| token.expose().to_owned())
+                    .map(|link| link.token.expose().to_owned())
                     .into(),
+            ),
+            (
+                outbox::Column::LinkExpiresAt,
+                optional_timestamp(backend, mail.link.as_ref().map(|link| link.expires_at)),
             ),
             (
                 outbox::Column::CreatedAt,
@@ -98,7 +102,8 @@ impl OneTimeTokens for SqlOneTimeTokens {
         token: &OneTimeToken,
         mail: &Mail,
         event: &AuditEvent,
-    ) -> Result<(), UnexpectedError> {
+        limit: Option<IssueLimit>,
+    ) -> Result<bool, UnexpectedError> {
         let backend = self.connection.get_database_backend();
         let insert = insert_row(
             one_time_tokens::Entity,
@@ -131,28 +136,37 @@ impl OneTimeTokens for SqlOneTimeTokens {
             ],
         )?;
         let transaction = begin_write(&self.connection).await?;
+        if let Some(limit) = limit {
+            // Concurrent issues for one user must count one after the other. SQLite's write
+            // transaction already holds the one write lock; PostgreSQL locks the user's row.
+            if backend == DbBackend::Postgres {
+                users::Entity::find_by_id(token.user_id.as_uuid())
+                    .lock_exclusive()
+                    .one(&transaction)
+                    .await
+                    .map_err(db("locking a user to count their links"))?;
+            }
+            let issued = one_time_tokens::Entity::find()
+                .filter(one_time_tokens::Column::UserId.eq(token.user_id.as_uuid()))
+                .filter(one_time_tokens::Column::Purpose.eq(token.purpose.as_str()))
+                .filter(
+                    Expr::col(one_time_tokens::Column::CreatedAt)
+                        .gte(timestamp(backend, limit.since)),
+                )
+                .count(&transaction)
+                .await
+                .map_err(db("counting one-time tokens"))?;
+            if issued >= limit.at_most {
+                return Ok(false);
+            }
+        }
         transaction
             .execute(&insert)
             .await
             .map_err(db("storing a one-time token"))?;
         enqueue(&transaction, mail).await?;
-        commit_with_event(transaction, event).await
-    }
-
-    async fn count_issued(
-        &self,
-        user_id: UserId,
-        purpose: TokenPurpose,
-        since: OffsetDateTime,
-    ) -> Result<u64, UnexpectedError> {
-        let backend = self.connection.get_database_backend();
-        one_time_tokens::Entity::find()
-            .filter(one_time_tokens::Column::UserId.eq(user_id.as_uuid()))
-            .filter(one_time_tokens::Column::Purpose.eq(purpose.as_str()))
-            .filter(Expr::col(one_time_tokens::Column::CreatedAt).gte(timestamp(backend, since)))
-            .count(&self.connection)
-            .await
-            .map_err(db("counting one-time tokens"))
+        commit_with_event(transaction, event).await?;
+        Ok(true)
     }
 
     async fn find(&self, hash: &SecretHash) -> Result<Option<OneTimeToken>, UnexpectedError> {
@@ -264,13 +278,26 @@ fn queued(row: outbox::Model) -> Result<QueuedMail, UnexpectedError> {
     let kind = MailKind::parse(&row.kind).map_err(|error| corrupt("kind", error.to_string()))?;
     let attempt =
         u32::try_from(row.attempts).map_err(|error| corrupt("attempts", error.to_string()))?;
+    let link = match (row.token, row.link_expires_at) {
+        (Some(token), Some(expires_at)) => Some(MailLink {
+            token: RefreshSecret::new(token),
+            expires_at,
+        }),
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(corrupt(
+                "link_expires_at",
+                "a link without an end".to_owned(),
+            ));
+        }
+    };
     Ok(QueuedMail {
         mail: Mail {
             id: MailId::from_uuid(row.id),
             to,
             name,
             kind,
-            token: row.token.map(RefreshSecret::new),
+            link,
             created_at: row.created_at,
         },
         attempt,

@@ -12,6 +12,7 @@ pub(crate) struct Model {
     pub(crate) recipient_name: String,
     pub(crate) kind: String,
     pub(crate) token: Option<String>,
+    pub(crate) link_expires_at: Option<TimeDateTimeWithTimeZone>,
     pub(crate) created_at: TimeDateTimeWithTimeZone,
     pub(crate) status: String,
     pub(crate) attempts: i32,

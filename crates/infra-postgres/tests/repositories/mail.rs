@@ -5,8 +5,8 @@
 use crate::support::{TestDb, email, event, hash, insert, insert_with_session, micros, now, user};
 use domain::ports::{OneTimeTokens, Outbox, SessionRepository, UserRepository};
 use domain::{
-    AuditAction, FullName, Mail, MailKind, OneTimeToken, PasswordHash, RefreshSecret, SecretHash,
-    Session, TokenPurpose, User,
+    AuditAction, FullName, IssueLimit, Mail, MailKind, OneTimeToken, PasswordHash, RefreshSecret,
+    SecretHash, Session, TokenPurpose, User,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use time::Duration;
 
 on_both_backends!(
     a_link_and_its_message_are_stored_together_and_found_by_hash,
+    ten_issues_at_once_under_a_limit_of_three_store_exactly_three,
     a_link_works_once_and_sets_the_others_aside,
     an_expired_link_or_a_deactivated_account_writes_nothing,
     two_claimers_at_once_never_take_the_same_message,
@@ -35,22 +36,27 @@ fn reset_mail(user: &User, secret: &str) -> Mail {
         user.email().clone(),
         user.full_name().clone(),
         MailKind::PasswordReset,
-        Some(RefreshSecret::new(secret)),
         micros(now()),
+    )
+    .with_link(
+        RefreshSecret::new(secret),
+        micros(now() + Duration::minutes(30)),
     )
 }
 
 async fn issue(database: &TestDb, user: &User, secret: &str) -> OneTimeToken {
     let token = reset_token(user, secret);
-    database
+    let issued = database
         .one_time_tokens()
         .issue(
             &token,
             &reset_mail(user, secret),
             &event(AuditAction::PasswordResetRequested, user),
+            None,
         )
         .await
         .unwrap();
+    assert!(issued);
     token
 }
 
@@ -67,22 +73,6 @@ async fn a_link_and_its_message_are_stored_together_and_found_by_hash(database: 
         tokens.find(&SecretHash::new("h:other")).await.unwrap(),
         None
     );
-    let since = now() - Duration::minutes(1);
-    assert_eq!(
-        tokens
-            .count_issued(ada.id(), TokenPurpose::PasswordReset, since)
-            .await
-            .unwrap(),
-        1
-    );
-    let later = now() + Duration::minutes(1);
-    assert_eq!(
-        tokens
-            .count_issued(ada.id(), TokenPurpose::PasswordReset, later)
-            .await
-            .unwrap(),
-        0
-    );
     let claimed = database
         .outbox()
         .claim(now(), now() + Duration::minutes(10), 10)
@@ -95,7 +85,7 @@ async fn a_link_and_its_message_are_stored_together_and_found_by_hash(database: 
     assert_eq!(mail.name, FullName::parse("Ada Lovelace").unwrap());
     assert_eq!(mail.kind, MailKind::PasswordReset);
     assert_eq!(
-        mail.token.as_ref().map(RefreshSecret::expose),
+        mail.link.as_ref().map(|link| link.token.expose()),
         Some("first")
     );
     database.outbox().delivered(mail.id, now()).await.unwrap();
@@ -108,6 +98,7 @@ async fn a_link_and_its_message_are_stored_together_and_found_by_hash(database: 
             &reset_token(&ghost, "ghost"),
             &reset_mail(&ghost, "ghost"),
             &event(AuditAction::PasswordResetRequested, &ghost),
+            None,
         )
         .await;
     assert!(failed.is_err());
@@ -117,6 +108,57 @@ async fn a_link_and_its_message_are_stored_together_and_found_by_hash(database: 
         .await
         .unwrap();
     assert!(claimed.is_empty(), "{claimed:?}");
+}
+
+async fn ten_issues_at_once_under_a_limit_of_three_store_exactly_three(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    // One link from before the window does not count.
+    let mut old = reset_token(&ada, "old");
+    old.created_at = micros(now() - Duration::hours(2));
+    let tokens = Arc::new(database.one_time_tokens());
+    let limit = IssueLimit {
+        since: now() - Duration::hours(1),
+        at_most: 3,
+    };
+    assert!(
+        tokens
+            .issue(
+                &old,
+                &reset_mail(&ada, "old"),
+                &event(AuditAction::PasswordResetRequested, &ada),
+                Some(limit),
+            )
+            .await
+            .unwrap()
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..10 {
+        let (tokens, ada) = (Arc::clone(&tokens), ada.clone());
+        tasks.spawn(async move {
+            let secret = format!("secret-{n}");
+            tokens
+                .issue(
+                    &reset_token(&ada, &secret),
+                    &reset_mail(&ada, &secret),
+                    &event(AuditAction::PasswordResetRequested, &ada),
+                    Some(limit),
+                )
+                .await
+                .unwrap()
+        });
+    }
+    let outcomes = tasks.join_all().await;
+    assert_eq!(
+        outcomes.iter().filter(|issued| **issued).count(),
+        3,
+        "{outcomes:?}"
+    );
+    let stored = database
+        .scalar_count("SELECT COUNT(*) FROM one_time_tokens")
+        .await;
+    let queued = database.scalar_count("SELECT COUNT(*) FROM outbox").await;
+    assert_eq!((stored, queued), (4, 4), "a refused issue writes nothing");
 }
 
 async fn a_link_works_once_and_sets_the_others_aside(database: TestDb) {
