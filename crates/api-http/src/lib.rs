@@ -60,9 +60,13 @@ impl Modify for BearerAuth {
     }
 }
 
-fn api_routes(limit: Option<rate_limit::AddressLimit>) -> OpenApiRouter<AppState> {
+fn api_routes(
+    limit: Option<rate_limit::AddressLimit>,
+    mail_limit: Option<rate_limit::AddressLimit>,
+) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(routes::auth::router(limit))
+        .merge(routes::auth::router(limit.clone()))
+        .merge(routes::recovery::router(mail_limit, limit))
         .merge(routes::me::router())
         .merge(routes::admin::router())
         .merge(routes::meta::router())
@@ -71,7 +75,7 @@ fn api_routes(limit: Option<rate_limit::AddressLimit>) -> OpenApiRouter<AppState
 /// The OpenAPI document, as served at `/api/openapi.json` and committed as
 /// `crates/api-http/openapi.json`.
 pub fn openapi() -> OpenApiDocument {
-    let (_, document) = api_routes(None).split_for_parts();
+    let (_, document) = api_routes(None, None).split_for_parts();
     document
 }
 
@@ -90,7 +94,8 @@ pub fn app(
 + Send
 + 'static {
     let limit = rate_limit::AddressLimit::from_config(&state.http);
-    let (router, document) = api_routes(limit).split_for_parts();
+    let mail_limit = rate_limit::AddressLimit::for_mail(&state.http);
+    let (router, document) = api_routes(limit, mail_limit).split_for_parts();
     let router: Router<AppState> = layers::with_docs(router, document);
     layers::wrap(router, state)
 }

@@ -5,9 +5,10 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{
-    AuthenticateError, ChangePasswordError, FieldErrors, GetUserError, ListAuditError,
-    ListUsersError, LogInError, LogOutError, RefreshError, RevokeSessionError, SignUpError,
-    ToggleActivationError, UnexpectedError, UpdateProfileError, UpdateUserError,
+    AuthenticateError, ChangePasswordError, ConfirmResetError, FieldErrors, GetUserError,
+    ListAuditError, ListUsersError, LogInError, LogOutError, RefreshError, RequestResetError,
+    RevokeSessionError, SendResetError, SignUpError, ToggleActivationError, UnexpectedError,
+    UpdateProfileError, UpdateUserError,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -464,6 +465,52 @@ impl From<ListAuditError> for Problem {
             ListAuditError::PageSizeOutOfRange => Self::field("page_size", PAGE_SIZE_MESSAGE),
             ListAuditError::PageNotFound => Self::not_found(INVALID_PAGE),
             ListAuditError::Unexpected(error) => error.into(),
+        }
+    }
+}
+
+impl From<RequestResetError> for Problem {
+    fn from(error: RequestResetError) -> Self {
+        match error {
+            RequestResetError::InvalidEmail => Self::field("email", "Enter a valid email address."),
+            RequestResetError::Unexpected(error) => error.into(),
+        }
+    }
+}
+
+impl From<ConfirmResetError> for Problem {
+    fn from(error: ConfirmResetError) -> Self {
+        match error {
+            ConfirmResetError::InvalidToken => Self::new(
+                StatusCode::BAD_REQUEST,
+                "reset-token-invalid",
+                "Invalid reset link",
+                "This reset link is invalid, expired or already used. Ask for a new one.",
+            ),
+            ConfirmResetError::Invalid(errors) => Self::validation(&errors),
+            ConfirmResetError::Deactivated => Self::new(
+                StatusCode::FORBIDDEN,
+                "account-disabled",
+                "Account disabled",
+                "This account has been deactivated.",
+            ),
+            ConfirmResetError::Unexpected(error) => error.into(),
+        }
+    }
+}
+
+impl From<SendResetError> for Problem {
+    fn from(error: SendResetError) -> Self {
+        match error {
+            SendResetError::Forbidden => Self::forbidden(),
+            SendResetError::NotFound => Self::not_found("No such user."),
+            SendResetError::Deactivated => Self::new(
+                StatusCode::CONFLICT,
+                "account-disabled",
+                "Account disabled",
+                "This account is deactivated; activate it before sending a reset link.",
+            ),
+            SendResetError::Unexpected(error) => error.into(),
         }
     }
 }

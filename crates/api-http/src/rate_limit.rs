@@ -86,6 +86,14 @@ impl AddressLimit {
             trusted_proxies: http.trusted_proxies.clone().into(),
         })
     }
+
+    /// The limit on requests that send mail, or `None` when limits are turned off.
+    pub(crate) fn for_mail(http: &HttpConfig) -> Option<Self> {
+        (http.rate_limit.burst > 0 && http.mail_rate_limit.burst > 0).then(|| Self {
+            limiter: Arc::new(RateLimiter::new(http.mail_rate_limit)),
+            trusted_proxies: http.trusted_proxies.clone().into(),
+        })
+    }
 }
 
 /// Middleware for `route_layer`: takes a token for the client's address, or answers 429.

@@ -3,7 +3,7 @@
 
 use crate::serve::ConnectionLimits;
 use async_trait::async_trait;
-use domain::{AccountService, AdminService, AuthService};
+use domain::{AccountService, AdminService, AuthService, RecoveryService};
 use ipnet::IpNet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -123,6 +123,9 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// The per-address limit on the authentication endpoints.
     pub rate_limit: RateLimit,
+    /// The per-address limit on requests that mail a stranger (password reset): a few at
+    /// once, then one a minute. Off when `rate_limit` is.
+    pub mail_rate_limit: RateLimit,
     /// How long a request may take before it gets a 408.
     pub request_timeout: Duration,
     /// The built SPA (`web/dist`), served at `/` when set and present.
@@ -138,6 +141,10 @@ impl Default for HttpConfig {
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             rate_limit: RateLimit::default(),
+            mail_rate_limit: RateLimit {
+                burst: 5,
+                per_second: 1.0 / 60.0,
+            },
             request_timeout: Duration::from_secs(30),
             web_dist: None,
             connections: ConnectionLimits::default(),
@@ -162,6 +169,8 @@ pub struct AppStateInner {
     pub account: AccountService,
     /// Administration.
     pub admin: AdminService,
+    /// Password reset by mail.
+    pub recovery: RecoveryService,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
     /// The JWKS document, when tokens are signed with an asymmetric key.
@@ -184,6 +193,7 @@ impl AppState {
         auth: AuthService,
         account: AccountService,
         admin: AdminService,
+        recovery: RecoveryService,
         readiness: Arc<dyn Readiness>,
         jwks: Option<serde_json::Value>,
         http: HttpConfig,
@@ -192,6 +202,7 @@ impl AppState {
             auth,
             account,
             admin,
+            recovery,
             readiness,
             jwks,
             http,

@@ -1,23 +1,25 @@
 //! `Application`: builds the adapters from the configuration, hands them to the domain's
 //! services and to the HTTP layer, binds, and serves until stopped. No business rule here.
 
-use crate::config::{Config, Validated};
+use crate::config::{Config, EmailBackend, Validated};
 use api_http::{AppState, ConnectionLimits, Readiness};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use domain::ports::UserRepository as _;
+use domain::ports::{OneTimeTokens, UserRepository as _};
 use domain::{
-    AccountService, AdminService, AuthService, ClientInfo, Clock, PageRequest, PasswordPolicy,
-    PlaintextPassword, Ports, Role, Settings, SignUp, SignUpError, UserFilter, UserOrdering,
-    UserQuery,
+    AccountService, AdminService, AuditEvent, AuthService, ClientInfo, Clock, IssueLimit, Mail,
+    MailDelivery, Mailer, OneTimeToken, PageRequest, PasswordHash, PasswordPolicy,
+    PlaintextPassword, Ports, RecoveryPolicy, RecoveryService, RetryPolicy, Role, SecretHash,
+    Session, Settings, SignUp, SignUpError, UnexpectedError, UserFilter, UserOrdering, UserQuery,
 };
 use infra_argon2::{Argon2Config, Argon2Hasher};
 use infra_jwt::{JwtTokenIssuer, RandomSecretGenerator};
 use infra_postgres::{
-    DatabaseConnection, PoolOptions, SqlAuditLog, SqlLoginThrottle, SqlSessionRepository,
-    SqlUserRepository,
+    DatabaseConnection, PoolOptions, SqlAuditLog, SqlLoginThrottle, SqlOneTimeTokens, SqlOutbox,
+    SqlSessionRepository, SqlUserRepository,
 };
+use infra_smtp::{LogMailer, SmtpMailer, SmtpSettings};
 use migrations::{Migrator, MigratorTrait as _};
 use secrecy::{ExposeSecret, SecretString};
 use std::error::Error;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 /// A start-up failure, as one line for the operator.
 pub type StartError = Box<dyn Error + Send + Sync>;
@@ -55,6 +58,58 @@ impl Readiness for DatabaseReadiness {
     }
 }
 
+/// One-time tokens that wake this instance's mail worker once a message they queued is
+/// committed, so that it leaves at once instead of at the next look at the outbox.
+struct WakeOnIssue {
+    tokens: SqlOneTimeTokens,
+    mail_queued: Arc<Notify>,
+}
+
+#[async_trait]
+impl OneTimeTokens for WakeOnIssue {
+    async fn issue(
+        &self,
+        token: &OneTimeToken,
+        mail: &Mail,
+        event: &AuditEvent,
+        limit: Option<IssueLimit>,
+    ) -> Result<bool, UnexpectedError> {
+        let issued = self.tokens.issue(token, mail, event, limit).await?;
+        if issued {
+            self.mail_queued.notify_one();
+        }
+        Ok(issued)
+    }
+
+    async fn find(&self, hash: &SecretHash) -> Result<Option<OneTimeToken>, UnexpectedError> {
+        self.tokens.find(hash).await
+    }
+
+    async fn reset_password(
+        &self,
+        token: &OneTimeToken,
+        hash: &PasswordHash,
+        at: OffsetDateTime,
+        session: &Session,
+        event: &AuditEvent,
+    ) -> Result<bool, UnexpectedError> {
+        self.tokens
+            .reset_password(token, hash, at, session, event)
+            .await
+    }
+}
+
+/// The mail worker's parts: what it delivers with, what wakes it, how often it looks anyway.
+#[derive(Clone)]
+pub struct MailWorker {
+    /// Takes due messages from the outbox to the mailer.
+    pub delivery: MailDelivery,
+    /// Notified when this instance queues a message.
+    pub mail_queued: Arc<Notify>,
+    /// The longest wait between two looks at the outbox.
+    pub poll_interval: Duration,
+}
+
 /// The wired services, for the subcommands that need them without HTTP.
 pub struct Services {
     /// Sign-up, login…
@@ -63,6 +118,10 @@ pub struct Services {
     pub account: AccountService,
     /// Administration.
     pub admin: AdminService,
+    /// Password reset by mail.
+    pub recovery: RecoveryService,
+    /// The delivery of queued mail.
+    pub mail: MailWorker,
     /// The database pool.
     pub database: DatabaseConnection,
     /// The JWKS document, with an asymmetric key.
@@ -137,14 +196,64 @@ pub async fn wire(config: &Config, validated: &Validated) -> Result<Services, St
         },
         ..Settings::default()
     };
+    let mail_queued = Arc::new(Notify::new());
+    let tokens = Arc::new(WakeOnIssue {
+        tokens: SqlOneTimeTokens::new(database.clone()),
+        mail_queued: Arc::clone(&mail_queued),
+    });
+    let retry = RetryPolicy {
+        max_attempts: config.mail_max_attempts,
+        first_delay: time::Duration::seconds(i64::from(config.mail_retry_delay)),
+        ..RetryPolicy::default()
+    };
+    let mail = MailWorker {
+        delivery: MailDelivery::new(
+            Arc::new(SqlOutbox::new(database.clone())),
+            mailer(config)?,
+            Arc::clone(&ports.clock),
+            retry,
+        ),
+        mail_queued,
+        poll_interval: Duration::from_millis(u64::from(config.mail_poll_interval_ms)),
+    };
     Ok(Services {
         auth: AuthService::new(ports.clone(), settings.clone()),
         account: AccountService::new(ports.clone(), settings.clone()),
-        admin: AdminService::new(ports, settings),
+        admin: AdminService::new(ports.clone(), settings.clone()),
+        recovery: RecoveryService::new(
+            ports,
+            settings,
+            tokens,
+            RecoveryPolicy {
+                reset_lifetime: time::Duration::seconds(i64::from(config.password_reset_lifetime)),
+                ..RecoveryPolicy::default()
+            },
+        ),
+        mail,
         database,
         jwks,
         hasher,
     })
+}
+
+/// The configured mailer: the log, or the SMTP server.
+fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+    let public_url = config.public_url.trim_end_matches('/').to_owned();
+    match (config.email_backend, &config.smtp_url) {
+        (EmailBackend::Smtp, Some(url)) => {
+            let settings = SmtpSettings {
+                url: url.expose_secret().to_owned(),
+                from: config.mail_from.clone(),
+                public_url,
+                timeout: Duration::from_secs(u64::from(config.smtp_timeout)),
+            };
+            let mailer = SmtpMailer::new(&settings)
+                .map_err(|error| format!("SMTP_URL/MAIL_FROM: {error}"))?;
+            Ok(Arc::new(mailer))
+        }
+        (EmailBackend::Smtp, None) => Err("SMTP_URL: required with EMAIL_BACKEND=smtp".into()),
+        (EmailBackend::Log, _) => Ok(Arc::new(LogMailer::new(public_url))),
+    }
 }
 
 fn token_issuer(
@@ -314,6 +423,7 @@ pub struct Application {
     address: SocketAddr,
     state: AppState,
     auth: AuthService,
+    mail: MailWorker,
 }
 
 impl Application {
@@ -338,10 +448,12 @@ impl Application {
             );
         }
         let auth = services.auth.clone();
+        let mail = services.mail.clone();
         let state = AppState::new(
             services.auth,
             services.account,
             services.admin,
+            services.recovery,
             Arc::new(DatabaseReadiness(services.database)),
             services.jwks,
             validated.http,
@@ -351,6 +463,7 @@ impl Application {
             address,
             state,
             auth,
+            mail,
         })
     }
 
@@ -368,9 +481,61 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(forget_idle_login_checks(self.auth));
+        let stop = Arc::new(Notify::new());
+        let mut mail = tokio::spawn(deliver_mail(self.mail, Arc::clone(&stop)));
         let served = api_http::serve(self.listener, self.state, shutdown).await;
         housekeeping.abort();
+        // A delivery under way finishes (a message cut off mid-send would be sent again
+        // once its lease ends); then the worker stops.
+        stop.notify_one();
+        if tokio::time::timeout(MAIL_STOP_GRACE, &mut mail)
+            .await
+            .is_err()
+        {
+            mail.abort();
+        }
         served
+    }
+}
+
+/// Messages taken from the outbox in one claim; the worker claims again at once while claims
+/// come back full.
+const MAIL_BATCH: u32 = 20;
+
+/// How long a stopping server waits for a delivery under way.
+const MAIL_STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Delivers queued mail until `stop` is notified: at once when this instance queued some, and
+/// at every poll interval for what other instances queued or what is due again. Instances
+/// sharing a database may all run it: the outbox hands each message to one of them.
+async fn deliver_mail(worker: MailWorker, stop: Arc<Notify>) {
+    loop {
+        loop {
+            match worker.delivery.deliver_due(MAIL_BATCH).await {
+                Ok(report) => {
+                    if report.claimed() > 0 {
+                        tracing::info!(
+                            sent = report.sent,
+                            retrying = report.retrying,
+                            failed = report.failed,
+                            "mail delivery"
+                        );
+                    }
+                    if report.claimed() < MAIL_BATCH as usize {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "reading the outbox failed; trying again shortly");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = stop.notified() => return,
+            () = worker.mail_queued.notified() => {}
+            () = tokio::time::sleep(worker.poll_interval) => {}
+        }
     }
 }
 

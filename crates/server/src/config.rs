@@ -175,6 +175,51 @@ pub struct Config {
     /// The bootstrap admin's display name.
     #[arg(long, env = "ADMIN_FULL_NAME", default_value = "Administrator")]
     pub admin_full_name: String,
+    /// How mail leaves: `log` writes each message and its link to the log (no mail server
+    /// needed), `smtp` sends it through SMTP_URL.
+    #[arg(long, env = "EMAIL_BACKEND", value_enum, default_value_t = EmailBackend::Log)]
+    pub email_backend: EmailBackend,
+    /// The mail server, for EMAIL_BACKEND=smtp: `smtp://host:25`,
+    /// `smtp://user:pass@host:587?tls=starttls` or `smtps://user:pass@host:465`.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+    /// Seconds one delivery may take, from connecting to the server's last answer, before it
+    /// counts as failed for now.
+    #[arg(long, env = "SMTP_TIMEOUT", default_value_t = 30)]
+    pub smtp_timeout: u32,
+    /// The From of every message.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "Accounts <no-reply@localhost>"
+    )]
+    pub mail_from: String,
+    /// The web app's address as people reach it; links in mail start with it.
+    #[arg(long, env = "PUBLIC_URL", default_value = "http://localhost:8000")]
+    pub public_url: String,
+    /// Seconds before a message that failed for now is tried again; doubles with each
+    /// failure, up to an hour.
+    #[arg(long, env = "MAIL_RETRY_DELAY", default_value_t = 30)]
+    pub mail_retry_delay: u32,
+    /// Seconds a password-reset link works.
+    #[arg(long, env = "PASSWORD_RESET_LIFETIME", default_value_t = 1800)]
+    pub password_reset_lifetime: u32,
+    /// Delivery attempts before a message is marked failed.
+    #[arg(long, env = "MAIL_MAX_ATTEMPTS", default_value_t = 10)]
+    pub mail_max_attempts: u32,
+    /// Milliseconds between two looks at the outbox (mail queued by this instance is sent at
+    /// once; this bounds the wait for mail queued by another).
+    #[arg(long, env = "MAIL_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub mail_poll_interval_ms: u32,
+}
+
+/// How mail leaves the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmailBackend {
+    /// Written to the log, link included: for development.
+    Log,
+    /// Sent through the SMTP server of SMTP_URL.
+    Smtp,
 }
 
 /// Settings after validation.
@@ -230,28 +275,8 @@ impl Config {
             ),
             _ => {}
         }
-        if self.access_token_lifetime == 0
-            || self.refresh_token_lifetime <= self.access_token_lifetime
-        {
-            problems.push(
-                "ACCESS_TOKEN_LIFETIME must be positive and shorter than REFRESH_TOKEN_LIFETIME"
-                    .to_owned(),
-            );
-        }
-        if self.session_max_lifetime < self.access_token_lifetime {
-            problems.push("SESSION_MAX_LIFETIME must be at least ACCESS_TOKEN_LIFETIME".to_owned());
-        }
-        if !(0.0..=1_000_000.0).contains(&self.rate_limit_per_second) {
-            problems.push("RATE_LIMIT_PER_SECOND: must be between 0 and 1000000".to_owned());
-        }
-        if self.header_read_timeout == 0 || self.send_timeout == 0 || self.max_connections == 0 {
-            problems.push(
-                "HEADER_READ_TIMEOUT, SEND_TIMEOUT and MAX_CONNECTIONS must be positive".to_owned(),
-            );
-        }
-        if self.password_min_score > 4 {
-            problems.push("PASSWORD_MIN_SCORE: must be 0 to 4".to_owned());
-        }
+        self.check_lifetimes_and_limits(&mut problems);
+        self.check_mail(&mut problems);
         if self.allowed_hosts.iter().all(|host| host.trim().is_empty()) {
             problems.push("ALLOWED_HOSTS: list at least one host, or `*`".to_owned());
         }
@@ -278,6 +303,7 @@ impl Config {
                 burst: self.rate_limit_burst,
                 per_second: self.rate_limit_per_second,
             },
+            mail_rate_limit: HttpConfig::default().mail_rate_limit,
             request_timeout: Duration::from_secs(u64::from(self.request_timeout.max(1))),
             web_dist: Some(self.web_dist.clone()),
             connections: ConnectionLimits {
@@ -293,6 +319,54 @@ impl Config {
             trusted_proxies,
             sqlite_path,
         })
+    }
+}
+
+impl Config {
+    /// The token lifetimes' and the limits' problems, one line each.
+    fn check_lifetimes_and_limits(&self, problems: &mut Vec<String>) {
+        if self.access_token_lifetime == 0
+            || self.refresh_token_lifetime <= self.access_token_lifetime
+        {
+            problems.push(
+                "ACCESS_TOKEN_LIFETIME must be positive and shorter than REFRESH_TOKEN_LIFETIME"
+                    .to_owned(),
+            );
+        }
+        if self.session_max_lifetime < self.access_token_lifetime {
+            problems.push("SESSION_MAX_LIFETIME must be at least ACCESS_TOKEN_LIFETIME".to_owned());
+        }
+        if !(0.0..=1_000_000.0).contains(&self.rate_limit_per_second) {
+            problems.push("RATE_LIMIT_PER_SECOND: must be between 0 and 1000000".to_owned());
+        }
+        if self.header_read_timeout == 0 || self.send_timeout == 0 || self.max_connections == 0 {
+            problems.push(
+                "HEADER_READ_TIMEOUT, SEND_TIMEOUT and MAX_CONNECTIONS must be positive".to_owned(),
+            );
+        }
+        if self.password_min_score > 4 {
+            problems.push("PASSWORD_MIN_SCORE: must be 0 to 4".to_owned());
+        }
+    }
+
+    /// The mail settings' problems, one line each.
+    fn check_mail(&self, problems: &mut Vec<String>) {
+        if self.email_backend == EmailBackend::Smtp && self.smtp_url.is_none() {
+            problems.push("SMTP_URL: required with EMAIL_BACKEND=smtp".to_owned());
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            problems.push("PUBLIC_URL: must start with http:// or https://".to_owned());
+        }
+        if self.mail_max_attempts == 0
+            || self.mail_poll_interval_ms == 0
+            || self.smtp_timeout == 0
+            || self.password_reset_lifetime == 0
+        {
+            problems.push(
+                "MAIL_MAX_ATTEMPTS, MAIL_POLL_INTERVAL_MS, SMTP_TIMEOUT and PASSWORD_RESET_LIFETIME must be positive"
+                    .to_owned(),
+            );
+        }
     }
 }
 

@@ -76,6 +76,23 @@ export interface paths {
         patch: operations["update_user"];
         trace?: never;
     };
+    "/api/admin/users/{id}/password-reset/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a user a link to choose a new password. The administrator never sees or sets it. */
+        post: operations["send_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users/{id}/toggle/": {
         parameters: {
             query?: never;
@@ -138,6 +155,47 @@ export interface paths {
         put?: never;
         /** End the session of a refresh token: it and every access token issued for it stop working. */
         post: operations["log_out"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password-reset/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a link to choose a new password. The answer is the same, and as fast, whether or
+         *     not an account has this email; at most three links a hour go to one account.
+         */
+        post: operations["request_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password-reset/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Choose a new password with a reset link. Every session of the account ends; the answer
+         *     signs the person in with a new one. The link then stops working, as do any others mailed
+         *     before it.
+         */
+        post: operations["confirm_reset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -293,6 +351,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description The request was taken.
+         * @example {
+         *       "detail": "If an active account has this email, a link to reset its password is on its way."
+         *     }
+         */
+        AcceptedResponse: {
+            /** @description What happens next. */
+            detail: string;
+        };
         /**
          * @description Fields an administrator may change. Omitted fields stay as they are.
          * @example {
@@ -491,6 +559,32 @@ export interface components {
             email: string;
             /** @description 1 to 150 characters, not all spaces, no control characters. */
             full_name: string;
+        };
+        /**
+         * @description A new password, with the secret of a reset link.
+         * @example {
+         *       "new_password": "vivid-otter-cabinet-91",
+         *       "token": "3q2-7wQ8a1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXy"
+         *     }
+         */
+        ResetConfirmRequest: {
+            /** @description The new password, under the same rules as at sign-up. */
+            new_password: string;
+            /** @description The `token` parameter of the link in the mail. */
+            token: string;
+        };
+        /**
+         * @description Whose password to reset.
+         * @example {
+         *       "email": "ada@example.com"
+         *     }
+         */
+        ResetRequest: {
+            /**
+             * @description The account's email (case and surrounding spaces do not matter); at most 254
+             *     characters.
+             */
+            email: string;
         };
         /**
          * @description A role, as sent over the wire.
@@ -733,7 +827,7 @@ export interface operations {
                 /** @description Only events about this user id. */
                 target?: string;
                 /** @description Only this action, e.g. `login_failed`. */
-                action?: "" | "signup" | "login" | "login_failed" | "lockout" | "refresh_reuse" | "logout" | "logout_all" | "password_change" | "profile_update" | "session_revoke" | "admin_user_update" | "admin_toggle_active" | "admin_create";
+                action?: "" | "signup" | "login" | "login_failed" | "lockout" | "refresh_reuse" | "logout" | "logout_all" | "password_change" | "profile_update" | "session_revoke" | "admin_user_update" | "admin_toggle_active" | "admin_create" | "password_reset_request" | "password_reset";
             };
             header?: never;
             path?: never;
@@ -1029,6 +1123,74 @@ export interface operations {
             };
         };
     };
+    send_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link is queued for delivery. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptedResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The caller is not an administrator. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No user has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The account is deactivated: activate it first. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The database is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     toggle_activation: {
         parameters: {
             query?: never;
@@ -1244,6 +1406,128 @@ export interface operations {
             };
             /** @description The refresh token is unknown. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not JSON, or carries a Content-Encoding. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many requests from this address. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The database is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    request_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Taken: if an active account has this email, a link valid for 30 minutes is mailed to it. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptedResponse"];
+                };
+            };
+            /** @description The email is missing or is not an email address. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is not JSON, or carries a Content-Encoding. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many requests from this address; see `Retry-After`. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    confirm_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetConfirmRequest"];
+            };
+        };
+        responses: {
+            /** @description The new password is set: the tokens of a new session, and the account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedInResponse"];
+                };
+            };
+            /** @description The link is unknown, used or expired (`/problems/reset-token-invalid`), or the new password is weak (`/problems/validation`, with `errors.new_password`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The account is deactivated. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 pub(crate) mod me;
 pub(crate) mod meta;
 mod query;
+pub(crate) mod recovery;
 
 use crate::problem::Problem;
 use domain::{Role, TokenPair, User, UserId};

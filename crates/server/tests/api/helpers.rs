@@ -325,3 +325,119 @@ macro_rules! on_both_backends {
     };
 }
 pub(crate) use on_both_backends;
+
+/// A real SMTP server (`scripts/smtp-sink.py`, on Debian's python3-aiosmtpd) that keeps what
+/// it accepts: each message as an `.eml` file and, beside it, a `.json` summary with its
+/// decoded parts (`to`, `from`, `subject`, `text`, `html`). Stopped on drop.
+pub(crate) struct SmtpSink {
+    child: std::process::Child,
+    pub(crate) port: u16,
+    directory: std::path::PathBuf,
+}
+
+impl SmtpSink {
+    /// A sink on a free port.
+    pub(crate) fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// A sink on `port`.
+    pub(crate) fn start_on(port: u16) -> Self {
+        use std::io::BufRead as _;
+        let directory = std::env::temp_dir().join(format!("smtp-sink-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/smtp-sink.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(&directory)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("python3 runs scripts/smtp-sink.py (needs Debian's python3-aiosmtpd)");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the SMTP sink did not start (is python3-aiosmtpd installed?)"
+        );
+        Self {
+            child,
+            port,
+            directory,
+        }
+    }
+
+    /// The `SMTP_URL` that reaches it.
+    pub(crate) fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages received so far, oldest first.
+    pub(crate) fn messages(&self) -> Vec<Value> {
+        let mut summaries: Vec<_> = std::fs::read_dir(&self.directory)
+            .unwrap()
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                (path.extension()? == "json").then_some(path)
+            })
+            .collect();
+        // `<pid>-<n>` with `n` zero-padded: the names sort in arrival order.
+        summaries.sort();
+        summaries
+            .iter()
+            .map(|path| serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Waits up to `within` for `count` messages, and returns them all.
+    pub(crate) async fn wait_for(&self, count: usize, within: std::time::Duration) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let messages = self.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} of {count} messages arrived within {within:?}: {messages:?}",
+                messages.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+/// A TCP port nobody listens on now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The secret of the reset link in a message's text.
+pub(crate) fn reset_token(message: &Value) -> String {
+    let text = message["text"].as_str().unwrap();
+    let start = text
+        .find("/reset-password?token=")
+        .unwrap_or_else(|| panic!("no reset link in {text}"))
+        + "/reset-password?token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}

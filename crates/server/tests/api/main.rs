@@ -14,4 +14,5 @@ mod faults;
 mod hardening;
 mod me;
 mod meta;
+mod recovery;
 mod scale_out;
