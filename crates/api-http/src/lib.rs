@@ -16,7 +16,9 @@ mod wire;
 
 pub use problem::{PROBLEM_JSON, Problem, ProblemDetails};
 pub use serve::{ConnectionLimits, serve};
-pub use state::{AllowedHosts, AppState, AppStateInner, HttpConfig, RateLimit, Readiness};
+pub use state::{
+    AllowedHosts, AppState, AppStateInner, HttpConfig, RateLimit, Readiness, Services,
+};
 
 use axum::Router;
 use axum::extract::Request;
@@ -69,6 +71,7 @@ fn api_routes(
         .merge(routes::recovery::router(mail_limit, limit))
         .merge(routes::me::router())
         .merge(routes::admin::router())
+        .merge(routes::outbox::router())
         .merge(routes::meta::router())
 }
 

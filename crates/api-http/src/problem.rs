@@ -6,9 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{
     AuthenticateError, ChangePasswordError, ConfirmResetError, FieldErrors, GetUserError,
-    ListAuditError, ListUsersError, LogInError, LogOutError, RefreshError, RequestResetError,
-    RevokeSessionError, SendResetError, SignUpError, ToggleActivationError, UnexpectedError,
-    UpdateProfileError, UpdateUserError,
+    ListAuditError, ListOutboxError, ListUsersError, LogInError, LogOutError, RefreshError,
+    RequestResetError, RevokeSessionError, SendResetError, SignUpError, ToggleActivationError,
+    UnexpectedError, UpdateProfileError, UpdateUserError,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -465,6 +465,17 @@ impl From<ListAuditError> for Problem {
             ListAuditError::PageSizeOutOfRange => Self::field("page_size", PAGE_SIZE_MESSAGE),
             ListAuditError::PageNotFound => Self::not_found(INVALID_PAGE),
             ListAuditError::Unexpected(error) => error.into(),
+        }
+    }
+}
+
+impl From<ListOutboxError> for Problem {
+    fn from(error: ListOutboxError) -> Self {
+        match error {
+            ListOutboxError::Forbidden => Self::forbidden(),
+            ListOutboxError::PageSizeOutOfRange => Self::field("page_size", PAGE_SIZE_MESSAGE),
+            ListOutboxError::PageNotFound => Self::not_found(INVALID_PAGE),
+            ListOutboxError::Unexpected(error) => error.into(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::serve::ConnectionLimits;
 use async_trait::async_trait;
-use domain::{AccountService, AdminService, AuthService, RecoveryService};
+use domain::{AccountService, AdminService, AuthService, MailDelivery, RecoveryService};
 use ipnet::IpNet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -171,6 +171,8 @@ pub struct AppStateInner {
     pub admin: AdminService,
     /// Password reset by mail.
     pub recovery: RecoveryService,
+    /// The outbox, for administrators.
+    pub mail: MailDelivery,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
     /// The JWKS document, when tokens are signed with an asymmetric key.
@@ -187,22 +189,42 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// The domain services the handlers call.
+#[derive(Clone)]
+pub struct Services {
+    /// Sign-up, login, refresh, logout, authentication.
+    pub auth: AuthService,
+    /// The caller's own account.
+    pub account: AccountService,
+    /// Administration.
+    pub admin: AdminService,
+    /// Password reset by mail.
+    pub recovery: RecoveryService,
+    /// The outbox, for administrators.
+    pub mail: MailDelivery,
+}
+
 impl AppState {
     /// Builds the state from the services and settings.
     pub fn new(
-        auth: AuthService,
-        account: AccountService,
-        admin: AdminService,
-        recovery: RecoveryService,
+        services: Services,
         readiness: Arc<dyn Readiness>,
         jwks: Option<serde_json::Value>,
         http: HttpConfig,
     ) -> Self {
+        let Services {
+            auth,
+            account,
+            admin,
+            recovery,
+            mail,
+        } = services;
         Self(Arc::new(AppStateInner {
             auth,
             account,
             admin,
             recovery,
+            mail,
             readiness,
             jwks,
             http,

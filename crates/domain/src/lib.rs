@@ -35,8 +35,8 @@ pub use listing::{
     is_valid_page_size,
 };
 pub use mail::{
-    IssueLimit, Mail, MailError, MailKind, MailKindError, MailLink, OneTimeToken, QueuedMail,
-    RetryPolicy, TokenPurpose,
+    IssueLimit, Mail, MailError, MailKind, MailKindError, MailLink, MailStatus, OneTimeToken,
+    OutboxEntry, OutboxQuery, OutboxSlice, QueuedMail, RetryPolicy, TokenPurpose,
 };
 pub use policy::{
     PasswordPolicy, PasswordReport, PersonalAttribute, PolicyContext, PolicyViolation,
@@ -49,10 +49,11 @@ pub use ports::{
 pub use services::{
     AccountService, AdminService, AuditListQuery, AuditPage, AuthService, AuthenticateError,
     ChangePassword, ChangePasswordError, ConfirmReset, ConfirmResetError, DeliveryReport,
-    GetUserError, ListAuditError, ListUsersError, LockoutPolicy, LogIn, LogInError, LogOutError,
-    MailDelivery, Ports, ProfileUpdate, RecoveryPolicy, RecoveryService, RefreshError,
-    RequestResetError, RevokeSessionError, SendResetError, SessionView, Settings, SignUp,
-    SignUpError, SignedIn, ToggleActivationError, UpdateProfileError, UpdateUserError, UserUpdate,
+    GetUserError, ListAuditError, ListOutboxError, ListUsersError, LockoutPolicy, LogIn,
+    LogInError, LogOutError, MailDelivery, OutboxListQuery, OutboxPage, Ports, ProfileUpdate,
+    RecoveryPolicy, RecoveryService, RefreshError, RequestResetError, RevokeSessionError,
+    SendResetError, SessionView, Settings, SignUp, SignUpError, SignedIn, ToggleActivationError,
+    UpdateProfileError, UpdateUserError, UserUpdate,
 };
 pub use session::{AccessClaims, ClientInfo, Session, TokenError, TokenPair};
 pub use throttle::{FailedLogins, ThrottleKey, client_network};

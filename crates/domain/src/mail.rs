@@ -294,3 +294,84 @@ impl OneTimeToken {
         self.used_at.is_none() && now < self.expires_at
     }
 }
+
+/// Where a message stands in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailStatus {
+    /// Not delivered yet: due now, or waiting for its next attempt.
+    Pending,
+    /// Delivered to the recipient's mail server.
+    Sent,
+    /// Given up on: refused for good, or out of attempts. Kept for administrators to see.
+    Failed,
+}
+
+impl MailStatus {
+    /// Every status, in a stable order.
+    pub const ALL: [MailStatus; 3] = [Self::Pending, Self::Sent, Self::Failed];
+
+    /// The stable snake-case name, as stored and as sent over the wire.
+    ///
+    /// ```
+    /// use domain::MailStatus;
+    ///
+    /// assert_eq!(MailStatus::Failed.as_str(), "failed");
+    /// assert_eq!(MailStatus::parse("failed"), Some(MailStatus::Failed));
+    /// assert_eq!(MailStatus::parse("lost"), None);
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Reads a name written by [`MailStatus::as_str`].
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == raw)
+    }
+}
+
+/// A message as administrators see it in the outbox: where it stands, never its link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// The message's identifier.
+    pub id: MailId,
+    /// The address it goes to.
+    pub to: Email,
+    /// What it says.
+    pub kind: MailKind,
+    /// Where it stands.
+    pub status: MailStatus,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+    /// When it is next due, while pending.
+    pub next_attempt_at: OffsetDateTime,
+    /// When it was delivered or given up on.
+    pub finished_at: Option<OffsetDateTime>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+}
+
+/// Which outbox entries to list: newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxQuery {
+    /// Only entries with this status.
+    pub status: Option<MailStatus>,
+    /// How many entries to skip.
+    pub offset: u64,
+    /// How many entries to return at most.
+    pub limit: u32,
+}
+
+/// One page of outbox entries, and how many match in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxSlice {
+    /// The entries, newest first.
+    pub entries: Vec<OutboxEntry>,
+    /// How many entries match the filter.
+    pub total: u64,
+}

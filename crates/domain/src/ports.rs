@@ -7,9 +7,9 @@
 
 use crate::{
     AccessClaims, AccessToken, AuditEvent, AuditQuery, AuditSlice, Email, FailedLogins, IssueLimit,
-    Mail, MailError, MailId, OneTimeToken, PasswordHash, PlaintextPassword, QueuedMail,
-    RefreshSecret, SecretHash, Session, SessionId, ThrottleKey, TokenError, UnexpectedError, User,
-    UserId, UserQuery, UserSlice,
+    Mail, MailError, MailId, OneTimeToken, OutboxQuery, OutboxSlice, PasswordHash,
+    PlaintextPassword, QueuedMail, RefreshSecret, SecretHash, Session, SessionId, ThrottleKey,
+    TokenError, UnexpectedError, User, UserId, UserQuery, UserSlice,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -407,6 +407,12 @@ pub trait Outbox: Send + Sync {
         at: OffsetDateTime,
         error: &str,
     ) -> Result<(), UnexpectedError>;
+
+    /// The entries matching `query`, newest first, with the count of all matches.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn list(&self, query: &OutboxQuery) -> Result<OutboxSlice, UnexpectedError>;
 }
 
 /// One-time tokens (password-reset links), kept only as hashes, with the writes that issue

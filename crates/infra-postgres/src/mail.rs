@@ -7,20 +7,16 @@ use crate::transaction::{begin_write, commit_with_event, open_session, revoke_se
 use async_trait::async_trait;
 use domain::ports::{OneTimeTokens, Outbox};
 use domain::{
-    AuditEvent, Email, FullName, IssueLimit, Mail, MailId, MailKind, MailLink, OneTimeToken,
-    OneTimeTokenId, PasswordHash, QueuedMail, RefreshSecret, SecretHash, Session, TokenPurpose,
-    UnexpectedError, UserId,
+    AuditEvent, Email, FullName, IssueLimit, Mail, MailId, MailKind, MailLink, MailStatus,
+    OneTimeToken, OneTimeTokenId, OutboxEntry, OutboxQuery, OutboxSlice, PasswordHash, QueuedMail,
+    RefreshSecret, SecretHash, Session, TokenPurpose, UnexpectedError, UserId,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use time::OffsetDateTime;
-
-const PENDING: &str = "pending";
-const SENT: &str = "sent";
-const FAILED: &str = "failed";
 
 /// [`OneTimeTokens`] on PostgreSQL or SQLite, through sea-orm.
 #[derive(Debug, Clone)]
@@ -80,7 +76,7 @@ async fn enqueue(transaction: &DatabaseTransaction, mail: &Mail) -> Result<(), U
                 outbox::Column::CreatedAt,
                 timestamp(backend, mail.created_at),
             ),
-            (outbox::Column::Status, PENDING.into()),
+            (outbox::Column::Status, MailStatus::Pending.as_str().into()),
             (outbox::Column::Attempts, 0.into()),
             (
                 outbox::Column::NextAttemptAt,
@@ -245,13 +241,13 @@ impl SqlOutbox {
     async fn finish(
         &self,
         id: MailId,
-        status: &str,
+        status: MailStatus,
         at: OffsetDateTime,
         error: Option<&str>,
     ) -> Result<(), UnexpectedError> {
         let backend = self.connection.get_database_backend();
         outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::val(status))
+            .col_expr(outbox::Column::Status, Expr::val(status.as_str()))
             .col_expr(
                 outbox::Column::FinishedAt,
                 Expr::val(timestamp(backend, at)),
@@ -320,7 +316,7 @@ impl Outbox for SqlOutbox {
         let mut due = Query::select();
         due.column(outbox::Column::Id)
             .from(outbox::Entity)
-            .and_where(Expr::col(outbox::Column::Status).eq(PENDING))
+            .and_where(Expr::col(outbox::Column::Status).eq(MailStatus::Pending.as_str()))
             .and_where(Expr::col(outbox::Column::NextAttemptAt).lte(timestamp(backend, now)))
             .order_by(outbox::Column::NextAttemptAt, sea_orm::Order::Asc)
             .limit(u64::from(limit));
@@ -358,7 +354,7 @@ impl Outbox for SqlOutbox {
     }
 
     async fn delivered(&self, id: MailId, at: OffsetDateTime) -> Result<(), UnexpectedError> {
-        self.finish(id, SENT, at, None).await
+        self.finish(id, MailStatus::Sent, at, None).await
     }
 
     async fn retry(
@@ -387,6 +383,46 @@ impl Outbox for SqlOutbox {
         at: OffsetDateTime,
         error: &str,
     ) -> Result<(), UnexpectedError> {
-        self.finish(id, FAILED, at, Some(error)).await
+        self.finish(id, MailStatus::Failed, at, Some(error)).await
     }
+
+    async fn list(&self, query: &OutboxQuery) -> Result<OutboxSlice, UnexpectedError> {
+        let mut matching = outbox::Entity::find();
+        if let Some(status) = query.status {
+            matching = matching.filter(outbox::Column::Status.eq(status.as_str()));
+        }
+        let total = matching
+            .clone()
+            .count(&self.connection)
+            .await
+            .map_err(db("counting messages"))?;
+        let rows = matching
+            .order_by_desc(outbox::Column::CreatedAt)
+            .order_by_desc(outbox::Column::Id)
+            .offset(query.offset)
+            .limit(u64::from(query.limit))
+            .all(&self.connection)
+            .await
+            .map_err(db("listing messages"))?;
+        let entries = rows.into_iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+        Ok(OutboxSlice { entries, total })
+    }
+}
+
+fn entry(row: outbox::Model) -> Result<OutboxEntry, UnexpectedError> {
+    let corrupt = |field: &str, error: String| rows::corrupt("outbox", row.id, field, error);
+    Ok(OutboxEntry {
+        id: MailId::from_uuid(row.id),
+        to: Email::parse(&row.recipient)
+            .map_err(|error| corrupt("recipient", error.to_string()))?,
+        kind: MailKind::parse(&row.kind).map_err(|error| corrupt("kind", error.to_string()))?,
+        status: MailStatus::parse(&row.status)
+            .ok_or_else(|| corrupt("status", format!("unknown status {:?}", row.status)))?,
+        attempts: u32::try_from(row.attempts)
+            .map_err(|error| corrupt("attempts", error.to_string()))?,
+        created_at: row.created_at,
+        next_attempt_at: row.next_attempt_at,
+        finished_at: row.finished_at,
+        last_error: row.last_error,
+    })
 }

@@ -450,10 +450,13 @@ impl Application {
         let auth = services.auth.clone();
         let mail = services.mail.clone();
         let state = AppState::new(
-            services.auth,
-            services.account,
-            services.admin,
-            services.recovery,
+            api_http::Services {
+                auth: services.auth,
+                account: services.account,
+                admin: services.admin,
+                recovery: services.recovery,
+                mail: services.mail.delivery,
+            },
             Arc::new(DatabaseReadiness(services.database)),
             services.jwks,
             validated.http,

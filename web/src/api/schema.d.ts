@@ -41,6 +41,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/mail/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The outbox, newest first: every message the service queued, where it stands, and why its
+         *     last attempt failed.
+         */
+        get: operations["list_mail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users/": {
         parameters: {
             query?: never;
@@ -393,7 +413,8 @@ export interface components {
             /**
              * @description What happened: `signup`, `login`, `login_failed`, `lockout`, `refresh_reuse`, `logout`,
              *     `logout_all`, `password_change`, `profile_update`, `session_revoke`,
-             *     `admin_user_update`, `admin_toggle_active`, `admin_create`.
+             *     `admin_user_update`, `admin_toggle_active`, `admin_create`, `password_reset_request`,
+             *     `password_reset`.
              */
             action: string;
             /**
@@ -492,6 +513,72 @@ export interface components {
             email: string;
             /** @description The password. */
             password: string;
+        };
+        /**
+         * @description One message in the outbox. Its link is never shown.
+         * @example {
+         *       "attempts": 10,
+         *       "created_at": "2026-11-26T12:00:00Z",
+         *       "finished_at": "2026-11-26T16:30:02Z",
+         *       "id": "0192f6c4-8a3e-7b1c-9d2e-3f4a5b6c7d91",
+         *       "kind": "password_reset",
+         *       "last_error": "smtp.example.com:587 (starttls): 550 5.1.1 no such mailbox",
+         *       "next_attempt_at": "2026-11-26T16:30:00Z",
+         *       "status": "failed",
+         *       "to": "ada@example.com"
+         *     }
+         */
+        OutboxEntryResponse: {
+            /**
+             * Format: int32
+             * @description Delivery attempts so far.
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When it was queued.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was delivered or given up on.
+             */
+            finished_at: string | null;
+            /**
+             * Format: uuid
+             * @description The message's id.
+             */
+            id: string;
+            /** @description What it says: `password_reset`. */
+            kind: string;
+            /** @description Why the last attempt failed, if it did. */
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @description When it is next due, while pending.
+             */
+            next_attempt_at: string;
+            /**
+             * @description `pending` (due, or waiting for its next attempt), `sent`, or `failed` (refused for
+             *     good, or out of attempts).
+             */
+            status: string;
+            /** @description The address it goes to. */
+            to: string;
+        };
+        /** @description One page of the outbox, newest first. */
+        OutboxListResponse: {
+            /**
+             * Format: int64
+             * @description How many messages match the filter.
+             */
+            count: number;
+            /** @description The absolute URL of the next page, or null. */
+            next: string | null;
+            /** @description The absolute URL of the previous page, or null. */
+            previous: string | null;
+            /** @description The messages. */
+            results: components["schemas"]["OutboxEntryResponse"][];
         };
         /**
          * @description Either profile field (PATCH). Other fields (`role`, `is_active`…) are ignored.
@@ -842,6 +929,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditListResponse"];
+                };
+            };
+            /** @description A malformed filter or page size. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The caller is not an administrator. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A malformed page, or a page past the end. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The database is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_mail: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number (default 1). A malformed page, or one past the end, is a 404. */
+                page?: string;
+                /** @description Messages per page, 1 to 100 (default 10). */
+                page_size?: string;
+                /** @description Only messages that are `pending`, `sent` or `failed`. */
+                status?: "" | "pending" | "sent" | "failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutboxListResponse"];
                 };
             };
             /** @description A malformed filter or page size. */

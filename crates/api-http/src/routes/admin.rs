@@ -68,7 +68,7 @@ impl PartialSchema for BooleanFilterDto {
 impl ToSchema for BooleanFilterDto {}
 
 /// A string filter taking one of `values`, or the empty string: no filter.
-fn filter_values<const N: usize>(values: [&'static str; N]) -> RefOr<Schema> {
+pub(crate) fn filter_values<const N: usize>(values: [&'static str; N]) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(std::iter::once("").chain(values)))
@@ -184,7 +184,8 @@ pub(crate) struct AuditEventResponse {
     actor_id: Option<Uuid>,
     /// What happened: `signup`, `login`, `login_failed`, `lockout`, `refresh_reuse`, `logout`,
     /// `logout_all`, `password_change`, `profile_update`, `session_revoke`,
-    /// `admin_user_update`, `admin_toggle_active`, `admin_create`.
+    /// `admin_user_update`, `admin_toggle_active`, `admin_create`, `password_reset_request`,
+    /// `password_reset`.
     action: String,
     /// Whose account it concerns.
     #[schema(required = true)]
@@ -245,7 +246,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// The absolute URL of another page of the current listing, as DRF builds it: the same path
 /// and filters, with `page` replaced (and dropped for page 1), `cursor` removed. The `Host`
 /// header is safe to echo: the allowed-hosts layer has already vetted it.
-fn page_url(state: &AppState, headers: &HeaderMap, uri: &Uri, page: u32) -> String {
+pub(crate) fn page_url(state: &AppState, headers: &HeaderMap, uri: &Uri, page: u32) -> String {
     let scheme = if state.http.trusted_proxies.is_empty() {
         "http"
     } else {

@@ -6,6 +6,7 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod me;
 pub(crate) mod meta;
+pub(crate) mod outbox;
 mod query;
 pub(crate) mod recovery;
 

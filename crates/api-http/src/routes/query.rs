@@ -7,9 +7,9 @@
 use super::RoleDto;
 use crate::problem::{CURSOR_ORDERING_MESSAGE, INVALID_PAGE, PAGE_SIZE_MESSAGE, Problem};
 use domain::{
-    AuditAction, AuditListQuery, CursorKey, DEFAULT_PAGE_SIZE, FieldErrors, PageRequest,
-    SearchTerm, SearchTermError, UserCursor, UserFilter, UserId, UserOrdering, UserQuery,
-    is_valid_page_size,
+    AuditAction, AuditListQuery, CursorKey, DEFAULT_PAGE_SIZE, FieldErrors, MailStatus,
+    OutboxListQuery, PageRequest, SearchTerm, SearchTermError, UserCursor, UserFilter, UserId,
+    UserOrdering, UserQuery, is_valid_page_size,
 };
 use std::fmt::Write as _;
 use time::OffsetDateTime;
@@ -22,6 +22,7 @@ const SEARCH_CONTROL_MESSAGE: &str = "Control characters are not allowed.";
 const BOOLEAN_MESSAGE: &str = "Enter true or false.";
 const USER_ID_MESSAGE: &str = "Enter a valid user id.";
 const ACTION_MESSAGE: &str = "Select a valid audit action.";
+const STATUS_MESSAGE: &str = "Select a valid choice: \"pending\", \"sent\" or \"failed\".";
 const BOTH_PAGE_AND_CURSOR_MESSAGE: &str = "Give either page or cursor, not both.";
 /// A longer token cannot come from [`cursor_token`]: an email has at most 254 bytes.
 const MAX_CURSOR_TOKEN_CHARS: usize = 2048;
@@ -36,6 +37,35 @@ pub(crate) struct RawUserQuery<'a> {
     pub(crate) is_active: Option<&'a str>,
     pub(crate) ordering: Option<&'a str>,
     pub(crate) cursor: Option<&'a str>,
+}
+
+/// The query parameters of `GET /api/admin/mail/`, as sent.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct RawOutboxQuery<'a> {
+    pub(crate) page: Option<&'a str>,
+    pub(crate) page_size: Option<&'a str>,
+    pub(crate) status: Option<&'a str>,
+}
+
+/// Reads the outbox listing's parameters; malformed filters are a 400 naming each field.
+pub(crate) fn outbox_query(raw: RawOutboxQuery<'_>) -> Result<OutboxListQuery, Problem> {
+    let mut errors = FieldErrors::default();
+    let size = page_size(given(raw.page_size), &mut errors);
+    let status = given(raw.status).and_then(|value| {
+        let status = MailStatus::parse(value);
+        if status.is_none() {
+            errors.add("status", STATUS_MESSAGE);
+        }
+        status
+    });
+    errors
+        .into_result()
+        .map_err(|errors| Problem::validation(&errors))?;
+    Ok(OutboxListQuery {
+        status,
+        number: page_number(given(raw.page))?,
+        size,
+    })
 }
 
 /// The query parameters of `GET /api/admin/audit/`, as sent.

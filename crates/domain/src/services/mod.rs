@@ -20,8 +20,9 @@ pub use auth::{
     SignUpError, SignedIn,
 };
 pub use recovery::{
-    ConfirmReset, ConfirmResetError, DeliveryReport, MailDelivery, RecoveryPolicy, RecoveryService,
-    RequestResetError, SendResetError,
+    ConfirmReset, ConfirmResetError, DeliveryReport, ListOutboxError, MailDelivery,
+    OutboxListQuery, OutboxPage, RecoveryPolicy, RecoveryService, RequestResetError,
+    SendResetError,
 };
 
 use crate::{

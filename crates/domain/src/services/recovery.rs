@@ -2,9 +2,10 @@
 
 use super::{Core, SignedIn};
 use crate::{
-    AuditAction, AuditEvent, ClientInfo, Clock, Email, FieldErrors, IssueLimit, Mail, MailError,
-    MailKind, Mailer, OneTimeToken, OneTimeTokens, Outbox, PlaintextPassword, PolicyContext, Ports,
-    Principal, RefreshSecret, RetryPolicy, Settings, TokenPurpose, UnexpectedError, UserId,
+    AuditAction, AuditEvent, ClientInfo, Clock, DEFAULT_PAGE_SIZE, Email, FieldErrors, IssueLimit,
+    Mail, MailError, MailKind, MailStatus, Mailer, OneTimeToken, OneTimeTokens, Outbox,
+    OutboxEntry, OutboxQuery, PlaintextPassword, PolicyContext, Ports, Principal, RefreshSecret,
+    RetryPolicy, Settings, TokenPurpose, UnexpectedError, UserId, is_valid_page_size,
 };
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -298,6 +299,68 @@ impl DeliveryReport {
     }
 }
 
+/// Which page of the outbox an administrator asks for.
+///
+/// ```
+/// use domain::{DEFAULT_PAGE_SIZE, OutboxListQuery};
+///
+/// let query = OutboxListQuery::default();
+/// assert_eq!((query.status, query.number, query.size), (None, 1, DEFAULT_PAGE_SIZE));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxListQuery {
+    /// Only messages with this status.
+    pub status: Option<MailStatus>,
+    /// The 1-based page number; 0 names no page.
+    pub number: u32,
+    /// Messages per page, 1 to [`crate::MAX_PAGE_SIZE`].
+    pub size: u32,
+}
+
+impl Default for OutboxListQuery {
+    fn default() -> Self {
+        Self {
+            status: None,
+            number: 1,
+            size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+/// One page of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxPage {
+    /// The messages, newest first.
+    pub entries: Vec<OutboxEntry>,
+    /// How many messages match in all.
+    pub total: u64,
+    /// The page number.
+    pub number: u32,
+    /// Messages per page.
+    pub size: u32,
+    /// Whether a next page exists.
+    pub has_next: bool,
+    /// Whether a previous page exists.
+    pub has_previous: bool,
+}
+
+/// Why listing the outbox failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListOutboxError {
+    /// The caller is not an administrator.
+    #[error("only administrators may read the outbox")]
+    Forbidden,
+    /// The page size is outside 1 to [`crate::MAX_PAGE_SIZE`].
+    #[error("the page size is out of range")]
+    PageSizeOutOfRange,
+    /// The page number is 0, or the page lies past the end.
+    #[error("no such page")]
+    PageNotFound,
+    /// Infrastructure failed.
+    #[error(transparent)]
+    Unexpected(#[from] UnexpectedError),
+}
+
 /// Takes due messages from the outbox and hands them to the mailer, with retries. Every
 /// instance of the service may run one: the outbox gives each message to one of them.
 #[derive(Clone)]
@@ -361,6 +424,48 @@ impl MailDelivery {
         }
         Ok(report)
     }
+
+    /// A page of the outbox, newest first, for an administrator: where each message stands,
+    /// and why its last attempt failed. Never a link's secret.
+    ///
+    /// # Errors
+    /// See [`ListOutboxError`].
+    pub async fn list(
+        &self,
+        actor: &Principal,
+        query: &OutboxListQuery,
+    ) -> Result<OutboxPage, ListOutboxError> {
+        if !actor.can_administer() {
+            return Err(ListOutboxError::Forbidden);
+        }
+        if !is_valid_page_size(query.size) {
+            return Err(ListOutboxError::PageSizeOutOfRange);
+        }
+        let (number, size) = (query.number, query.size);
+        if number == 0 {
+            return Err(ListOutboxError::PageNotFound);
+        }
+        let offset = u64::from(number - 1) * u64::from(size);
+        let slice = self
+            .outbox
+            .list(&OutboxQuery {
+                status: query.status,
+                offset,
+                limit: size,
+            })
+            .await?;
+        if slice.entries.is_empty() && number > 1 {
+            return Err(ListOutboxError::PageNotFound);
+        }
+        Ok(OutboxPage {
+            has_next: offset + (slice.entries.len() as u64) < slice.total,
+            has_previous: number > 1,
+            number,
+            size,
+            total: slice.total,
+            entries: slice.entries,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -368,7 +473,7 @@ mod tests {
     use super::*;
     use crate::ports::{MockMailer, MockOneTimeTokens, MockOutbox};
     use crate::services::testing::{Mocks, STRONG, client, now, principal, user};
-    use crate::{FullName, MailId, PasswordHash, QueuedMail, Role, SecretHash};
+    use crate::{FullName, MailId, OutboxSlice, PasswordHash, QueuedMail, Role, SecretHash};
     use pollster::block_on;
 
     fn service(mocks: Mocks, tokens: MockOneTimeTokens) -> RecoveryService {
@@ -707,6 +812,54 @@ mod tests {
             }
         );
         assert_eq!(report.claimed(), 4);
+    }
+
+    #[test]
+    fn administrators_page_through_the_outbox_and_others_may_not() {
+        let mut outbox = MockOutbox::new();
+        outbox
+            .expect_list()
+            .withf(|query| {
+                query.status == Some(MailStatus::Failed) && query.offset == 10 && query.limit == 10
+            })
+            .returning(|_| {
+                Ok(OutboxSlice {
+                    entries: Vec::new(),
+                    total: 12,
+                })
+            });
+        let delivery = delivery(outbox, MockMailer::new());
+        let query = OutboxListQuery {
+            status: Some(MailStatus::Failed),
+            number: 2,
+            size: 10,
+        };
+        assert!(matches!(
+            block_on(delivery.list(&principal(Role::User), &query)),
+            Err(ListOutboxError::Forbidden)
+        ));
+        let admin = principal(Role::Admin);
+        let too_large = OutboxListQuery {
+            size: 101,
+            ..query.clone()
+        };
+        assert!(matches!(
+            block_on(delivery.list(&admin, &too_large)),
+            Err(ListOutboxError::PageSizeOutOfRange)
+        ));
+        let zero = OutboxListQuery {
+            number: 0,
+            ..query.clone()
+        };
+        assert!(matches!(
+            block_on(delivery.list(&admin, &zero)),
+            Err(ListOutboxError::PageNotFound)
+        ));
+        // A page that comes back empty is past the end (the entries went meanwhile).
+        assert!(matches!(
+            block_on(delivery.list(&admin, &query)),
+            Err(ListOutboxError::PageNotFound)
+        ));
     }
 
     #[test]

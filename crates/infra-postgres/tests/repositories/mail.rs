@@ -5,8 +5,8 @@
 use crate::support::{TestDb, email, event, hash, insert, insert_with_session, micros, now, user};
 use domain::ports::{OneTimeTokens, Outbox, SessionRepository, UserRepository};
 use domain::{
-    AuditAction, FullName, IssueLimit, Mail, MailKind, OneTimeToken, PasswordHash, RefreshSecret,
-    SecretHash, Session, TokenPurpose, User,
+    AuditAction, FullName, IssueLimit, Mail, MailKind, MailStatus, OneTimeToken, OutboxQuery,
+    PasswordHash, RefreshSecret, SecretHash, Session, TokenPurpose, User,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -341,8 +341,54 @@ async fn a_message_is_due_again_after_a_retry_and_forgets_its_secret_when_done(d
         .scalar_count("SELECT COUNT(*) FROM outbox WHERE token IS NOT NULL")
         .await;
     assert_eq!(secrets, 0);
-    let sent = database
-        .scalar_count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
-        .await;
-    assert_eq!(sent, 1);
+    let listed = outbox
+        .list(&OutboxQuery {
+            status: Some(MailStatus::Sent),
+            offset: 0,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 1);
+    let entry = &listed.entries[0];
+    assert_eq!((entry.id, entry.attempts), (id, 2));
+    assert_eq!(entry.last_error, None, "a delivered message keeps no error");
+    assert_eq!(entry.finished_at, Some(retry_at));
+
+    // A message given up on stays, with its reason, for administrators to see.
+    issue(&database, &ada, "second").await;
+    let claimed = outbox.claim(much_later, much_later, 10).await.unwrap();
+    outbox
+        .give_up(claimed[0].mail.id, much_later, "550 no such mailbox")
+        .await
+        .unwrap();
+    let failed = outbox
+        .list(&OutboxQuery {
+            status: Some(MailStatus::Failed),
+            offset: 0,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.total, 1);
+    assert_eq!(failed.entries[0].status, MailStatus::Failed);
+    assert_eq!(
+        failed.entries[0].last_error.as_deref(),
+        Some("550 no such mailbox")
+    );
+    let every = outbox
+        .list(&OutboxQuery {
+            status: None,
+            offset: 1,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(every.total, 2);
+    assert_eq!(
+        every.entries.len(),
+        1,
+        "the second page of one holds the older"
+    );
+    assert_eq!(every.entries[0].id, id);
 }

@@ -18,6 +18,7 @@ on_both_backends!(
     an_admin_mails_a_reset_link_and_only_an_admin_may,
     one_account_gets_three_links_an_hour_and_one_address_five_requests,
     mail_waits_while_the_mail_server_is_down_and_leaves_once_it_is_back,
+    a_refused_message_is_kept_as_failed_and_shown_to_admins,
     two_instances_deliver_each_message_exactly_once,
 );
 
@@ -298,8 +299,14 @@ async fn mail_waits_while_the_mail_server_is_down_and_leaves_once_it_is_back(bac
     .await;
     app.signup("ada@example.com", "Ada Lovelace").await;
     request_reset(&app, "ada@example.com").await;
-    // At least one attempt fails while nothing listens.
+    // At least one attempt fails while nothing listens; the message waits, and says why.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let admin = app.admin().await;
+    let waiting = outbox(&app, &admin.access, "?status=pending").await;
+    assert_eq!(waiting["count"], 1, "{waiting}");
+    let entry = &waiting["results"][0];
+    assert!(entry["attempts"].as_u64().unwrap() >= 1, "{entry}");
+    assert!(entry["last_error"].is_string(), "{entry}");
     let sink = SmtpSink::start_on(port);
     let messages = sink.wait_for(1, Duration::from_secs(15)).await;
     assert_eq!(messages[0]["to"], json!(["ada@example.com"]));
@@ -308,6 +315,53 @@ async fn mail_waits_while_the_mail_server_is_down_and_leaves_once_it_is_back(bac
         confirm(&app, &token, NEW_PASSWORD).await.status(),
         StatusCode::OK
     );
+    let sent = outbox(&app, &admin.access, "?status=sent").await;
+    assert_eq!(sent["count"], 1, "{sent}");
+    assert_eq!(sent["results"][0]["last_error"], Value::Null);
+}
+
+async fn outbox(app: &TestApp, access: &str, query: &str) -> Value {
+    let response = app.get(&format!("/api/admin/mail/{query}"), access).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn a_refused_message_is_kept_as_failed_and_shown_to_admins(backend: Backend) {
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let app = spawn_app_with(backend, &mail_args(&url, &[])).await;
+    // The sink refuses, for good, every recipient whose address starts with "reject".
+    let user = app.signup("reject.me@example.com", "Rex Jected").await;
+    request_reset(&app, "reject.me@example.com").await;
+    let admin = app.admin().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let failed = loop {
+        let failed = outbox(&app, &admin.access, "?status=failed").await;
+        if failed["count"] == 1 {
+            break failed;
+        }
+        assert!(std::time::Instant::now() < deadline, "{failed}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let entry = &failed["results"][0];
+    assert_eq!(entry["to"], "reject.me@example.com");
+    assert_eq!(entry["kind"], "password_reset");
+    assert_eq!(entry["attempts"], 1, "a refusal is not retried");
+    assert!(
+        entry["last_error"].as_str().unwrap().contains("550"),
+        "{entry}"
+    );
+    assert!(entry["finished_at"].is_string());
+    assert!(sink.messages().is_empty());
+
+    // Only administrators see the outbox, and a bad filter is said so.
+    let by_user = app.get("/api/admin/mail/", &user.access).await;
+    problem(by_user, StatusCode::FORBIDDEN).await;
+    let bad = app.get("/api/admin/mail/?status=lost", &admin.access).await;
+    let bad = problem(bad, StatusCode::BAD_REQUEST).await;
+    assert!(bad["errors"]["status"].is_array(), "{bad}");
+    let all = outbox(&app, &admin.access, "").await;
+    assert_eq!(all["count"], 1);
 }
 
 async fn two_instances_deliver_each_message_exactly_once(backend: Backend) {
