@@ -1,9 +1,11 @@
 // The e2e harness: starts the REAL server on a free port with a fresh SQLite database in a temp
-// directory, serving web/dist; launches Debian's Chromium through playwright-core (no browser is
-// ever downloaded); runs axe-core in pages; saves screenshots.
+// directory, serving web/dist, and optionally the repository's real SMTP server for tests
+// (scripts/smtp-sink.py) for it to mail through; launches Debian's Chromium through
+// playwright-core (no browser is ever downloaded); runs axe-core in pages; saves screenshots.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, createWriteStream } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, createWriteStream } from "node:fs";
+import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -25,8 +27,61 @@ function serverBinary() {
 
 const stripAnsi = (text) => text.replace(/\x1b\[[0-9;]*m/g, "");
 
-/** Starts the server and resolves once it prints `listening on http://ADDR` and /api/health/ answers. */
-export async function startServer() {
+/** A port that was free a moment ago. The caller binds it soon, and retries if another process
+ * took it meanwhile. */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Tries `start` a few times: a port picked by `freePort()` may be taken before it is bound. */
+async function withRetries(what, start, attempts = 3) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      console.log(`# ${what}: attempt ${attempt} failed (${String(error.message).split("\n")[0]}); retrying`);
+    }
+  }
+}
+
+/**
+ * Starts the server and resolves once it prints `listening on http://ADDR` and /api/health/
+ * answers. With `mail` (from `startMailSink()`), the server sends its mail through that SMTP
+ * server and listens on a port chosen beforehand, so that PUBLIC_URL, the start of every link it
+ * mails, is the very address the browser uses.
+ */
+export async function startServer({ mail = null } = {}) {
+  if (!mail) return launchServer({ BIND: "127.0.0.1:0" });
+  return withRetries("server", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = await launchServer({
+      BIND: `127.0.0.1:${port}`,
+      PUBLIC_URL: url,
+      EMAIL_BACKEND: "smtp",
+      SMTP_URL: mail.smtpUrl,
+      // Keep a test's wait for a message short: mail queued by this instance leaves at once,
+      // and retries of a failed delivery come quickly.
+      MAIL_RETRY_DELAY: "1",
+    });
+    if (server.url !== url) {
+      await server.stop();
+      throw new Error(`e2e: the server listens on ${server.url}, not on PUBLIC_URL ${url}`);
+    }
+    return server;
+  });
+}
+
+async function launchServer(extraEnv) {
   const bin = serverBinary();
   if (!existsSync(bin)) throw new Error(`e2e: no server binary at ${bin}. Build it (cargo build -p server) or set SERVER_BIN.`);
   const dist = join(webDir, "dist");
@@ -37,7 +92,6 @@ export async function startServer() {
   const env = {
     ...process.env,
     DATABASE_URL: `sqlite://${join(dataDir, "db.sqlite")}?mode=rwc`,
-    BIND: "127.0.0.1:0",
     SECRET_KEY: randomBytes(48).toString("hex"),
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
@@ -49,6 +103,7 @@ export async function startServer() {
     RATE_LIMIT_PER_SECOND: "100000",
     RUST_LOG: process.env.RUST_LOG ?? "info",
     NO_COLOR: "1",
+    ...extraEnv,
   };
   const child = spawn(bin, [], { cwd: dataDir, env, stdio: ["ignore", "pipe", "pipe"] });
   const log = createWriteStream(join(artifactsDir, "server.log"));
@@ -72,6 +127,11 @@ export async function startServer() {
       clearTimeout(timer);
       reject(new Error(`e2e: the server exited (${code ?? signal}) before listening.\n${output.slice(-4000)}`));
     });
+  }).catch((error) => {
+    child.kill("SIGKILL");
+    log.end();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
   });
 
   const deadline = Date.now() + 30_000;
@@ -88,6 +148,8 @@ export async function startServer() {
 
   return {
     url,
+    /** Everything the server has written to stdout and stderr so far. */
+    output: () => output,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
@@ -168,4 +230,89 @@ export async function apiSignUp(baseUrl, user) {
   });
   if (response.status !== 201) throw new Error(`seed signup ${user.email}: HTTP ${response.status} ${await response.text()}`);
   return response.json();
+}
+
+/**
+ * Starts the repository's SMTP server for tests, `scripts/smtp-sink.py`, on a free port with a
+ * fresh directory. Each accepted message lands there as `<pid>-<n>.eml` with a decoded
+ * `<pid>-<n>.json` (`{to, from, subject, text, html}`), each renamed into place once whole.
+ */
+export async function startMailSink() {
+  return withRetries("smtp-sink", async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "users-e2e-mail-"));
+    const child = spawn("python3", [join(repoDir, "scripts/smtp-sink.py"), "--port", String(port), "--dir", dir], {
+      cwd: repoDir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    try {
+      await new Promise((resolveReady, reject) => {
+        const timer = setTimeout(() => reject(new Error(`e2e: smtp-sink did not print "ready" within 20 s.\n${output}`)), 20_000);
+        child.stdout.on("data", (chunk) => {
+          output += chunk.toString();
+          if (/^ready$/m.test(output)) {
+            clearTimeout(timer);
+            resolveReady();
+          }
+        });
+        child.stderr.on("data", (chunk) => {
+          output += chunk.toString();
+        });
+        child.on("error", (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+        child.on("exit", (code, signal) => {
+          clearTimeout(timer);
+          reject(new Error(`e2e: smtp-sink exited (${code ?? signal}) before it was ready.\n${output}`));
+        });
+      });
+    } catch (error) {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+
+    const taken = new Set();
+    return {
+      dir,
+      smtpUrl: `smtp://127.0.0.1:${port}`,
+      /** Resolves with the next message to `to` not handed out before; polls the directory. */
+      async nextMessageTo(to, { timeoutMs = 15_000 } = {}) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const names = readdirSync(dir)
+            .filter((name) => name.endsWith(".json") && !name.startsWith(".") && !taken.has(name))
+            .sort();
+          for (const name of names) {
+            const message = JSON.parse(readFileSync(join(dir, name), "utf8"));
+            if (message.to.some((address) => address.toLowerCase() === to.toLowerCase())) {
+              taken.add(name);
+              return message;
+            }
+          }
+          if (Date.now() > deadline) throw new Error(`e2e: no mail to ${to} within ${timeoutMs} ms (${readdirSync(dir).length} file(s) in ${dir}).`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((r) => child.once("exit", r));
+          child.kill("SIGTERM");
+          const timeout = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          await exited;
+          clearTimeout(timeout);
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
+
+/** The reset link of a password-reset mail, from its text part. */
+export function resetLinkFrom(message) {
+  const match = (message.text ?? "").match(/https?:\/\/\S+\/reset-password\?token=[A-Za-z0-9%_.~-]+/);
+  if (!match) throw new Error(`e2e: no reset link in the mail "${message.subject}":\n${message.text}`);
+  return match[0];
 }

@@ -4,7 +4,19 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ADMIN, apiSignUp, artifactsDir, axeReport, checkAccessibility, launchBrowser, newPage, screenshot, startServer } from "./harness.mjs";
+import {
+  ADMIN,
+  apiSignUp,
+  artifactsDir,
+  axeReport,
+  checkAccessibility,
+  launchBrowser,
+  newPage,
+  resetLinkFrom,
+  screenshot,
+  startMailSink,
+  startServer,
+} from "./harness.mjs";
 
 const SEEDED = 25;
 const seedUser = (n) => ({
@@ -14,13 +26,18 @@ const seedUser = (n) => ({
 });
 const ADA = { fullName: "Ada Lovelace", email: "ada@example.com", password: "Analytical-engine-notes-1843" };
 const ADA_NEW = { fullName: "Ada King", email: "ada.king@example.com", password: "Difference-engine-punched-1822" };
+const CHARLES = { fullName: "Charles Babbage", email: "charles@example.com", password: "Brass-gears-and-levers-1822" };
+const CHARLES_NEW_PASSWORD = "Jacquard-loom-woven-portrait-1839";
 
+let mail;
 let server;
 let browser;
 const pagesWithProblems = [];
 
 before(async () => {
-  server = await startServer();
+  // The server mails through the repository's SMTP server for tests; the flows read the mail.
+  mail = await startMailSink();
+  server = await startServer({ mail });
   browser = await launchBrowser();
   for (let n = 1; n <= SEEDED; n++) await apiSignUp(server.url, seedUser(n));
 });
@@ -28,6 +45,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await mail?.stop();
   mkdirSync(artifactsDir, { recursive: true });
   writeFileSync(join(artifactsDir, "axe-report.json"), JSON.stringify(axeReport, null, 2));
   const total = axeReport.reduce((sum, entry) => sum + entry.violations.length, 0);
@@ -285,5 +303,163 @@ test("the app works at 375 px wide, with the keyboard", async () => {
   await page.goto(`${server.url}/signup`);
   await heading(page, "Your profile"); // Signed in: sign-up redirects away.
   noProblems(problems, "mobile");
+  await context.close();
+});
+
+test("a user who forgot the password gets a link by mail, chooses a new one, and logs in with it", async () => {
+  const otherDevice = await apiSignUp(server.url, CHARLES);
+  const { context, page, problems } = await newPage(browser);
+  const consoleLines = [];
+  page.on("console", (message) => consoleLines.push(message.text()));
+
+  await page.goto(`${server.url}/login`);
+  await heading(page, "Log in");
+  await page.getByLabel("Email", { exact: true }).fill(CHARLES.email);
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await heading(page, "Forgot your password?");
+  // The address typed on the login page came along.
+  assert.equal(await page.getByLabel("Email", { exact: true }).inputValue(), CHARLES.email);
+  await expectAccessible(page, "forgot password");
+  await screenshot(page, "forgot-password");
+
+  // An address the browser's loose check lets through but the server refuses comes back on the field.
+  await page.getByLabel("Email", { exact: true }).fill("charles@localhost");
+  await page.getByRole("button", { name: "Send reset link" }).click();
+  await page.getByText("Enter a valid email address.").waitFor();
+  assert.equal(await page.getByLabel("Email", { exact: true }).getAttribute("aria-invalid"), "true");
+  await expectAccessible(page, "forgot password (error)");
+
+  await page.getByLabel("Email", { exact: true }).fill(CHARLES.email);
+  await page.getByRole("button", { name: "Send reset link" }).click();
+  await heading(page, "Check your email");
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H1");
+  await page.getByText(`If an account uses ${CHARLES.email}, a link to choose a new password is on its way.`).waitFor();
+  await expectAccessible(page, "forgot password (sent)");
+  await screenshot(page, "forgot-password-sent");
+
+  const message = await mail.nextMessageTo(CHARLES.email);
+  assert.equal(message.subject, "Reset your password");
+  const link = resetLinkFrom(message);
+  assert.ok(link.startsWith(`${server.url}/reset-password?token=`), `the link should start with PUBLIC_URL: ${link}`);
+  const token = new URL(link).searchParams.get("token");
+  assert.ok(token && token.length >= 20, "the link carries a token");
+
+  // The first load of the link carries the token in its URL: no Referer may repeat it.
+  const linkPage = await fetch(link);
+  assert.equal(linkPage.status, 200);
+  assert.equal(linkPage.headers.get("referrer-policy"), "no-referrer");
+
+  await page.goto(link);
+  await heading(page, "Choose a new password");
+  // The token leaves the address bar at once.
+  await page.waitForURL((url) => url.search === "");
+  assert.equal(page.url(), `${server.url}/reset-password`);
+  await expectAccessible(page, "reset password");
+
+  // The client blocks what it knows is wrong; the server lists every rule it finds broken.
+  await page.getByLabel("New password", { exact: true }).fill("12345678");
+  await page.getByText("Estimated strength: Very weak").waitFor();
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await page.getByText("This password is entirely numeric.").waitFor();
+  await page.getByLabel("New password", { exact: true }).fill("charles babbage");
+  await page.getByLabel("Confirm new password", { exact: true }).fill("charles babbage");
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await page.getByText("The password is too similar to the full name.").waitFor();
+  const newPasswordField = page.getByLabel("New password", { exact: true });
+  assert.equal(await newPasswordField.getAttribute("aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "new_password");
+  await expectAccessible(page, "reset password (errors)");
+  await screenshot(page, "reset-password-errors");
+
+  await newPasswordField.fill(CHARLES_NEW_PASSWORD);
+  await page.getByText(/Estimated strength: (Strong|Very strong)/).waitFor();
+  await page.getByLabel("Confirm new password", { exact: true }).fill(CHARLES_NEW_PASSWORD);
+  await screenshot(page, "reset-password");
+  await page.getByRole("button", { name: "Set new password" }).click();
+
+  // Signed in with a new session, where a login goes, told what happened.
+  await heading(page, "Your profile");
+  await page.getByText("Your password was changed, and every other device signed in to your account was signed out.").waitFor();
+  await page.getByRole("banner").getByText(CHARLES.fullName).waitFor();
+  assert.equal(page.url(), `${server.url}/profile`);
+  await expectAccessible(page, "profile (after reset)");
+  await screenshot(page, "profile-after-reset");
+
+  // Every other session ended: the sign-up's refresh token is refused.
+  const refreshed = await fetch(`${server.url}/api/auth/token/refresh/`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh: otherDevice.refresh }),
+  });
+  assert.equal(refreshed.status, 401, "the other device's session should have ended");
+
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading(page, "Log in");
+  await logIn(page, { email: CHARLES.email, password: CHARLES.password });
+  await page.getByText("Incorrect email or password").waitFor();
+  await logIn(page, { email: CHARLES.email, password: CHARLES_NEW_PASSWORD });
+  await heading(page, "Your profile");
+
+  // The link worked once.
+  await page.goto(link);
+  await heading(page, "Choose a new password");
+  await page.getByLabel("New password", { exact: true }).fill("Another-fresh-passphrase-2024");
+  await page.getByLabel("Confirm new password", { exact: true }).fill("Another-fresh-passphrase-2024");
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await heading(page, "This reset link can't be used");
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H1");
+  await expectAccessible(page, "reset password (used link)");
+  await screenshot(page, "reset-password-invalid");
+  // The refused token is forgotten: a reload does not bring back a form that cannot succeed.
+  await page.reload();
+  await heading(page, "This reset link can't be used");
+
+  // A link without its token says so at once, and leads to a new one.
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.goto(`${server.url}/profile`);
+  await heading(page, "Your profile");
+  await page.goto(`${server.url}/reset-password`);
+  await heading(page, "This reset link can't be used");
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  assert.ok(await fits(), "the invalid-link page scrolls sideways at 375 px");
+  await expectAccessible(page, "reset password (no token, mobile)");
+  await page.getByRole("link", { name: "Ask for a new link" }).click();
+  await heading(page, "Forgot your password?");
+  assert.ok(await fits(), "the forgot-password page scrolls sideways at 375 px");
+  await expectAccessible(page, "forgot password (mobile)");
+
+  // The token was never written to the browser's console nor to the server's log.
+  assert.deepEqual(consoleLines.filter((line) => line.includes(token)), [], "the token reached the console");
+  assert.ok(!server.output().includes(token), "the token reached the server's log");
+  noProblems(problems, "password reset flow");
+  await context.close();
+});
+
+test("an admin sends a user a password reset link", async () => {
+  const target = seedUser(12);
+  const { context, page, problems } = await newPage(browser);
+  await page.goto(`${server.url}/login`);
+  await logIn(page, ADMIN);
+  await heading(page, "Your profile");
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await heading(page, "Users");
+  await page.getByRole("searchbox", { name: "Search" }).fill("seed12");
+  await page.getByText("Showing 1–1 of 1 user").waitFor();
+  await page.getByRole("link", { name: target.fullName }).click();
+  await heading(page, target.fullName);
+
+  await page.getByRole("button", { name: "Send password reset link" }).click();
+  const dialog = page.getByRole("alertdialog", { name: `Send a password reset link to ${target.fullName}?` });
+  await dialog.waitFor();
+  await expectAccessible(page, "admin user detail (reset confirm)");
+  await dialog.getByRole("button", { name: "Send link" }).click();
+  await page.getByText("Reset link sent").waitFor();
+  await page.getByText(`A link to choose a new password is on its way to ${target.email}.`, { exact: false }).waitFor();
+  await expectAccessible(page, "admin user detail (reset sent)");
+  await screenshot(page, "admin-user-reset-sent");
+
+  const message = await mail.nextMessageTo(target.email);
+  assert.ok(resetLinkFrom(message).startsWith(`${server.url}/reset-password?token=`));
+  noProblems(problems, "admin reset");
   await context.close();
 });

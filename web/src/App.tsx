@@ -1,6 +1,7 @@
 /**
- * The route table. Public pages (login, sign-up) redirect away once signed in; account pages
- * need a session; admin pages need the admin role and show "not found" to anyone else.
+ * The route table. Public pages (login, sign-up) redirect away once signed in; the password
+ * reset pages work either way; account pages need a session; admin pages need the admin role
+ * and show "not found" to anyone else.
  */
 import { Navigate, Route, Routes } from "react-router";
 import { RedirectIfSignedIn, RequireAdmin, RequireAuth } from "./auth/guards";
@@ -11,9 +12,11 @@ import { AdminAuditPage } from "./pages/admin/AdminAuditPage";
 import { AdminUserDetailPage } from "./pages/admin/AdminUserDetailPage";
 import { AdminUsersPage } from "./pages/admin/AdminUsersPage";
 import { ChangePasswordPage } from "./pages/ChangePasswordPage";
+import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { LoginPage } from "./pages/LoginPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { ProfilePage } from "./pages/ProfilePage";
+import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 import { SessionsPage } from "./pages/SessionsPage";
 import { SignUpPage } from "./pages/SignUpPage";
 
@@ -32,6 +35,11 @@ export function AppRoutes() {
           <Route path="login" element={<LoginPage />} />
           <Route path="signup" element={<SignUpPage />} />
         </Route>
+        {/* Unguarded: a reset link works whoever is signed in on this browser (its success
+            replaces that session with the account's new one), and its "ask for a new link" must
+            not bounce a signed-in visitor away. */}
+        <Route path="forgot-password" element={<ForgotPasswordPage />} />
+        <Route path="reset-password" element={<ResetPasswordPage />} />
         <Route element={<RequireAuth />}>
           <Route path="profile" element={<ProfilePage />} />
           <Route path="profile/password" element={<ChangePasswordPage />} />

@@ -183,6 +183,42 @@ describe("the endpoints", () => {
     expect(tokens.refresh()).toBe("refresh-after-change");
   });
 
+  it("sends the reset endpoints without a bearer token, and stores the pair a reset link signs in with", async () => {
+    const tokens = createTokenStore(window.sessionStorage);
+    tokens.set({ access: "someone-elses-access", refresh: "someone-elses-refresh" });
+    const seen: { url: string; auth: unknown; body: unknown }[] = [];
+    const adapter = async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
+      const auth = AxiosHeaders.from(config.headers).get("Authorization") ?? null;
+      seen.push({ url: config.url ?? "", auth, body: JSON.parse(String(config.data)) });
+      const data = config.url?.endsWith("/confirm/")
+        ? { access: "after-reset", refresh: "refresh-after-reset", user: { id: "u" } }
+        : { detail: "Taken." };
+      return { data, status: config.url?.endsWith("/confirm/") ? 200 : 202, statusText: "", headers: new AxiosHeaders(), config };
+    };
+    const api = createApi(createApiClient({ baseURL: "", tokens, adapter }));
+    await api.requestPasswordReset({ email: "ada@example.com" });
+    await api.confirmPasswordReset({ token: "secret-token", new_password: "vivid-otter-cabinet-91" });
+    expect(seen).toEqual([
+      { url: "/api/auth/password-reset/", auth: null, body: { email: "ada@example.com" } },
+      { url: "/api/auth/password-reset/confirm/", auth: null, body: { token: "secret-token", new_password: "vivid-otter-cabinet-91" } },
+    ]);
+    expect(tokens.access()).toBe("after-reset");
+    expect(window.sessionStorage.getItem("users.refresh")).toBe("refresh-after-reset");
+  });
+
+  it("sends an administrator's reset request with the bearer token to the user's encoded path", async () => {
+    const tokens = createTokenStore(null);
+    tokens.set({ access: "admin-access", refresh: "r" });
+    let call: { url: string; method: string; auth: unknown } | null = null;
+    const adapter = async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
+      call = { url: config.url ?? "", method: config.method ?? "", auth: AxiosHeaders.from(config.headers).get("Authorization") };
+      return { data: { detail: "Queued." }, status: 202, statusText: "", headers: new AxiosHeaders(), config };
+    };
+    const api = createApi(createApiClient({ baseURL: "", tokens, adapter }));
+    expect(await api.sendPasswordReset("a/b")).toEqual({ detail: "Queued." });
+    expect(call).toEqual({ url: "/api/admin/users/a%2Fb/password-reset/", method: "post", auth: "Bearer admin-access" });
+  });
+
   it("forgets the tokens on logout even when the server cannot be reached", async () => {
     const tokens = createTokenStore(window.sessionStorage);
     tokens.set({ access: "a", refresh: "r" });

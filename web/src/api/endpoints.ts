@@ -5,12 +5,16 @@
 import type { ApiClient } from "./client";
 import { ApiError } from "./problem";
 import type {
+  AcceptedResponse,
   AdminUpdateUserRequest,
   AuditPage,
   AuditQuery,
   ChangePasswordRequest,
   LogInRequest,
   LogInResponse,
+  PasswordResetConfirmRequest,
+  PasswordResetConfirmResponse,
+  PasswordResetRequest,
   Session,
   SignUpRequest,
   SignUpResponse,
@@ -27,6 +31,11 @@ export interface Api {
   /** Revokes the current session on the server and forgets the tokens, whatever the answer. */
   logOut(): Promise<void>;
   logOutEverywhere(): Promise<void>;
+  /** Asks for a reset link by mail; the answer is the same whether or not the account exists. */
+  requestPasswordReset(body: PasswordResetRequest): Promise<AcceptedResponse>;
+  /** Sets the new password with a link's token and stores the new session's pair, as a login
+   * does (the server has ended every other session of the account). */
+  confirmPasswordReset(body: PasswordResetConfirmRequest): Promise<PasswordResetConfirmResponse>;
   /** After a reload only the refresh token survives: trade it for a pair. */
   resumeSession(): Promise<TokenPair>;
   getMe(): Promise<User>;
@@ -39,6 +48,8 @@ export interface Api {
   getUser(id: string): Promise<User>;
   updateUser(id: string, body: AdminUpdateUserRequest): Promise<User>;
   toggleUser(id: string): Promise<User>;
+  /** An administrator mails a user a reset link (never seeing or setting the password). */
+  sendPasswordReset(id: string): Promise<AcceptedResponse>;
   listAudit(query: AuditQuery): Promise<AuditPage>;
   hasStoredSession(): boolean;
   onSessionExpired(listener: () => void): () => void;
@@ -66,6 +77,15 @@ export function createApi(client: ApiClient): Api {
     },
     async logIn(body) {
       const { data } = await http.post<LogInResponse>("/api/auth/login/", body, publicCall);
+      tokens.set({ access: data.access, refresh: data.refresh });
+      return data;
+    },
+    async requestPasswordReset(body) {
+      return (await http.post<AcceptedResponse>("/api/auth/password-reset/", body, publicCall)).data;
+    },
+    async confirmPasswordReset(body) {
+      // The token is a secret: it travels only in this body, never in a URL, and is not logged.
+      const { data } = await http.post<PasswordResetConfirmResponse>("/api/auth/password-reset/confirm/", body, publicCall);
       tokens.set({ access: data.access, refresh: data.refresh });
       return data;
     },
@@ -114,6 +134,9 @@ export function createApi(client: ApiClient): Api {
     },
     async toggleUser(userId) {
       return (await http.patch<User>(`/api/admin/users/${id(userId)}/toggle/`)).data;
+    },
+    async sendPasswordReset(userId) {
+      return (await http.post<AcceptedResponse>(`/api/admin/users/${id(userId)}/password-reset/`)).data;
     },
     async listAudit(query) {
       return (await http.get<AuditPage>("/api/admin/audit/", { params: cleanParams(query) })).data;

@@ -29,6 +29,14 @@ export type Session = Schemas["SessionResponse"];
 export type UserPage = Schemas["UserListResponse"];
 export type AdminUpdateUserRequest = Schemas["AdminUpdateRequest"];
 export type ProblemDetails = Schemas["ProblemDetails"];
+/** POST /api/auth/password-reset/: whose password to reset. */
+export type PasswordResetRequest = Schemas["ResetRequest"];
+/** POST /api/auth/password-reset/confirm/: the link's token and the new password. */
+export type PasswordResetConfirmRequest = Schemas["ResetConfirmRequest"];
+/** The confirmation signs the person in, exactly as a login does. */
+export type PasswordResetConfirmResponse = Schemas["SignedInResponse"];
+/** 202 answers: the request was taken (a mail may be on its way). */
+export type AcceptedResponse = Schemas["AcceptedResponse"];
 
 /** The document declares `details` as a bare `object` (generated as `Record<string, never>`);
  * the server sends string values, e.g. `{"is_active": "false"}`. */

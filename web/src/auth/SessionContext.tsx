@@ -6,7 +6,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useApi } from "../api/ApiContext";
-import type { LogInRequest, SignUpRequest, User } from "../api/types";
+import type { LogInRequest, PasswordResetConfirmRequest, SignUpRequest, User } from "../api/types";
 
 export type SessionState =
   | { status: "loading" }
@@ -19,6 +19,9 @@ export interface SessionValue {
   user: User | null;
   logIn(body: LogInRequest): Promise<User>;
   signUp(body: SignUpRequest): Promise<User>;
+  /** Sets a new password with a reset link's token; the answer signs the person in, as a
+   * login does (and the server has ended every other session of the account). */
+  resetPassword(body: PasswordResetConfirmRequest): Promise<User>;
   logOut(): Promise<void>;
   logOutEverywhere(): Promise<void>;
   /** Replaces the cached user after a profile change. */
@@ -75,6 +78,15 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [api],
   );
 
+  const resetPassword = useCallback(
+    async (body: PasswordResetConfirmRequest) => {
+      const { user } = await api.confirmPasswordReset(body);
+      setState({ status: "signed-in", user });
+      return user;
+    },
+    [api],
+  );
+
   const logOut = useCallback(async () => {
     try {
       await api.logOut();
@@ -96,11 +108,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       user: state.status === "signed-in" ? state.user : null,
       logIn,
       signUp,
+      resetPassword,
       logOut,
       logOutEverywhere,
       setUser,
     }),
-    [state, logIn, signUp, logOut, logOutEverywhere, setUser],
+    [state, logIn, signUp, resetPassword, logOut, logOutEverywhere, setUser],
   );
 
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;

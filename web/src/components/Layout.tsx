@@ -1,12 +1,19 @@
 /**
  * The frame around every page: a skip link, the header with navigation (a disclosure menu
  * below the `sm` breakpoint), and the main landmark. On every route change it moves focus to
- * the new page's h1, as a full page load would have reset focus to the document.
+ * the new page's h1, as a full page load would have reset focus to the document. A notice passed
+ * in the navigation state (`NoticeState`) shows above the page.
  */
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
 import { useSession } from "../auth/SessionContext";
-import { RoleBadge } from "./ui";
+import { Alert, RoleBadge } from "./ui";
+
+/** Navigation state that shows one short notice above the next page, for news that belongs to
+ * no page in particular ("your password was changed", after a reset link signed you in). */
+export interface NoticeState {
+  notice?: string;
+}
 
 interface NavItem {
   to: string;
@@ -76,6 +83,7 @@ export function Layout() {
   }
 
   const isAdmin = user?.role === "admin";
+  const notice = (location.state as NoticeState | null)?.notice;
 
   return (
     <div className="flex min-h-screen flex-col">
@@ -139,6 +147,10 @@ export function Layout() {
         </div>
       </header>
       <main id="main" tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 px-4 py-8 sm:px-6">
+        {/* The live region outlives the pages, so a notice arriving with a new page is read out. */}
+        <div aria-live="polite" className="mb-6 empty:hidden">
+          {notice && <Alert tone="success">{notice}</Alert>}
+        </div>
         <Outlet />
       </main>
       <footer className="border-t border-slate-200 py-6 text-center text-xs text-slate-500">

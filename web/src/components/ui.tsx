@@ -2,7 +2,7 @@
  * Small presentational building blocks shared by every page: buttons, cards, badges, alerts,
  * page headings. Styling lives here so pages stay about behaviour.
  */
-import { forwardRef, useEffect, type ButtonHTMLAttributes, type ReactNode } from "react";
+import { forwardRef, useEffect, type ButtonHTMLAttributes, type ReactNode, type Ref } from "react";
 import { Link, type LinkProps } from "react-router";
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
@@ -114,13 +114,25 @@ export function Alert({ tone, title, children }: { tone: AlertTone; title?: stri
 }
 
 /** The page's h1. It takes focus after navigation (see Layout), so screen-reader users hear
- * where they arrived and keyboard users start from the top of the new content. */
-export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
+ * where they arrived and keyboard users start from the top of the new content. A page that
+ * replaces its content in place (a form giving way to its outcome) focuses it via `headingRef`. */
+export function PageHeader({
+  title,
+  description,
+  actions,
+  headingRef,
+}: {
+  title: string;
+  description?: ReactNode;
+  actions?: ReactNode;
+  /** For a page that swaps its content in place (no route change) and moves focus itself. */
+  headingRef?: Ref<HTMLHeadingElement>;
+}) {
   useDocumentTitle(title);
   return (
     <div className="mb-6 flex flex-col gap-4 sm:flex-row sm:items-end sm:justify-between">
       <div>
-        <h1 tabIndex={-1} className="text-2xl font-bold tracking-tight text-slate-900 sm:text-3xl">
+        <h1 ref={headingRef} tabIndex={-1} className="text-2xl font-bold tracking-tight text-slate-900 sm:text-3xl">
           {title}
         </h1>
         {description && <p className="mt-1 text-sm text-slate-600">{description}</p>}

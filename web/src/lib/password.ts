@@ -10,6 +10,8 @@
 export const MIN_LENGTH = 8;
 export const MAX_LENGTH = 128;
 export const MIN_SCORE = 3;
+/** How long a reset link works: the server's PASSWORD_RESET_LIFETIME default (1800 s). */
+export const RESET_LINK_MINUTES = 30;
 /** Django's UserAttributeSimilarityValidator default, as the server uses it. */
 const MAX_SIMILARITY = 0.7;
 

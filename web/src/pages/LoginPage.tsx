@@ -1,9 +1,10 @@
 /**
  * Log in. Each refusal gets its own message: 401 (one message for a wrong email or password,
  * as the server gives no hint which), 403 (deactivated, only ever said after a correct
- * password), 429 (locked out, with a live countdown from Retry-After).
+ * password), 429 (locked out, with a live countdown from Retry-After). "Forgot your password?"
+ * leads to /forgot-password, carrying the email typed so far.
  */
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { useLocation } from "react-router";
 import { describeWait, toApiError, type ApiError } from "../api/problem";
 import { useSession } from "../auth/SessionContext";
@@ -12,19 +13,10 @@ import { PasswordField, TextField } from "../components/Field";
 import { errorMessage } from "../components/States";
 import { Alert, Button, Card, PageHeader, TextLink } from "../components/ui";
 import { splitFieldErrors, withoutField, type FieldErrors } from "../lib/forms";
+import { useCountdown } from "../lib/useCountdown";
+import type { ForgotPasswordState } from "./ForgotPasswordPage";
 
 type Field = "email" | "password";
-
-function useCountdown(until: number | null): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (until === null) return;
-    setNow(Date.now());
-    const timer = window.setInterval(() => setNow(Date.now()), 1000);
-    return () => window.clearInterval(timer);
-  }, [until]);
-  return until === null ? 0 : Math.max(0, Math.ceil((until - now) / 1000));
-}
 
 export function LoginPage() {
   const { logIn, state } = useSession();
@@ -116,6 +108,11 @@ export function LoginPage() {
           <Button type="submit" className="w-full" busy={submitting} disabled={locked}>
             {locked ? `Try again in ${describeWait(secondsLeft)}` : "Log in"}
           </Button>
+          <p className="text-center text-sm">
+            <TextLink to="/forgot-password" state={{ email: email.trim() } satisfies ForgotPasswordState}>
+              Forgot your password?
+            </TextLink>
+          </p>
         </form>
       </Card>
       <p className="mt-6 text-center text-sm text-slate-600">

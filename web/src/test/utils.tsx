@@ -3,7 +3,7 @@
  * renderer that mounts the real routes, guards and session provider around it.
  */
 import { render } from "@testing-library/react";
-import { MemoryRouter } from "react-router";
+import { MemoryRouter, useLocation, type Location } from "react-router";
 import { vi } from "vitest";
 import { ApiProvider } from "../api/ApiContext";
 import type { Api } from "../api/endpoints";
@@ -29,6 +29,8 @@ export function makeApi(overrides: Partial<Api> = {}): Api {
   return {
     signUp: unexpected("signUp"),
     logIn: unexpected("logIn"),
+    requestPasswordReset: unexpected("requestPasswordReset"),
+    confirmPasswordReset: unexpected("confirmPasswordReset"),
     logOut: vi.fn(() => Promise.resolve()),
     logOutEverywhere: vi.fn(() => Promise.resolve()),
     resumeSession: unexpected("resumeSession"),
@@ -41,6 +43,7 @@ export function makeApi(overrides: Partial<Api> = {}): Api {
     getUser: unexpected("getUser"),
     updateUser: unexpected("updateUser"),
     toggleUser: unexpected("toggleUser"),
+    sendPasswordReset: unexpected("sendPasswordReset"),
     listAudit: unexpected("listAudit"),
     hasStoredSession: () => false,
     onSessionExpired: () => () => {},
@@ -58,16 +61,32 @@ export function signedInApi(user: User, overrides: Partial<Api> = {}): Api {
   });
 }
 
+/** Reports the router's location, so a test can see what the address bar would show. */
+function LocationSpy({ onChange }: { onChange: (location: Location) => void }) {
+  onChange(useLocation());
+  return null;
+}
+
 export function renderApp(path: string, api: Api) {
-  return render(
+  let current: Location | null = null;
+  const result = render(
     <ApiProvider api={api}>
       <MemoryRouter initialEntries={[path]}>
         <SessionProvider>
           <AppRoutes />
+          <LocationSpy onChange={(location) => (current = location)} />
         </SessionProvider>
       </MemoryRouter>
     </ApiProvider>,
   );
+  return {
+    ...result,
+    /** The current location (pathname, search, state) of the app's router. */
+    location(): Location {
+      if (!current) throw new Error("The router has not rendered yet.");
+      return current;
+    },
+  };
 }
 
 /** An `ApiError` as the client would produce it from a problem+json response. */

@@ -24,6 +24,8 @@ const ACTIONS: { value: AuditAction; label: string }[] = [
   { value: "logout", label: "Logout" },
   { value: "logout_all", label: "Logout everywhere" },
   { value: "password_change", label: "Password change" },
+  { value: "password_reset_request", label: "Reset link sent" },
+  { value: "password_reset", label: "Password reset by link" },
   { value: "profile_update", label: "Profile update" },
   { value: "session_revoke", label: "Session revoked" },
   { value: "admin_user_update", label: "Admin: user updated" },

@@ -1,7 +1,7 @@
 /**
- * One user, for administrators: their details, their role (PATCH /api/admin/users/{id}/) and
- * activation. An admin cannot demote or deactivate themself (the server answers 409); the
- * controls say so up front instead of failing.
+ * One user, for administrators: their details, their role (PATCH /api/admin/users/{id}/),
+ * activation, and a password reset link sent by mail. An admin cannot demote or deactivate
+ * themself (the server answers 409); the controls say so up front instead of failing.
  */
 import { useState, type FormEvent, type ReactNode } from "react";
 import { useParams } from "react-router";
@@ -14,6 +14,7 @@ import { ErrorState, LoadingState, errorMessage } from "../../components/States"
 import { Alert, Button, ButtonLink, Card, CardTitle, PageHeader, RoleBadge, StatusBadge, TextLink } from "../../components/ui";
 import { formatDateTime } from "../../lib/format";
 import { useResource } from "../../lib/useResource";
+import { PasswordResetCard } from "./PasswordResetCard";
 import { useToggleActivation, type ToggleOutcome } from "./useToggleActivation";
 
 export function AdminUserDetailPage() {
@@ -87,6 +88,7 @@ export function AdminUserDetailPage() {
               </Button>
               {isSelf && <p className="mt-2 text-sm text-slate-600">You can't deactivate your own account.</p>}
             </Card>
+            <PasswordResetCard user={user.data} onStale={user.reload} />
           </div>
         </div>
       )}
