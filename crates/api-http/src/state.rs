@@ -173,6 +173,8 @@ pub struct AppStateInner {
     pub recovery: RecoveryService,
     /// The outbox, for administrators.
     pub mail: MailDelivery,
+    /// Password-reset requests whose work (done after their answer) may run at once.
+    pub reset_requests: Arc<tokio::sync::Semaphore>,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
     /// The JWKS document, when tokens are signed with an asymmetric key.
@@ -188,6 +190,11 @@ impl std::ops::Deref for AppState {
         &self.0
     }
 }
+
+/// Password-reset requests whose work may run at once. Each holds a database connection for
+/// a moment; past this, a request is answered as any other but its work is dropped (and
+/// logged): a flood from many addresses must not queue unbounded work behind the pool.
+const RESET_REQUESTS_IN_FLIGHT: usize = 64;
 
 /// The domain services the handlers call.
 #[derive(Clone)]
@@ -225,6 +232,7 @@ impl AppState {
             admin,
             recovery,
             mail,
+            reset_requests: Arc::new(tokio::sync::Semaphore::new(RESET_REQUESTS_IN_FLIGHT)),
             readiness,
             jwks,
             http,

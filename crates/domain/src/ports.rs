@@ -113,7 +113,9 @@ pub trait UserRepository: Send + Sync {
     /// the stored account still has the `updated_at` it was read with, `read_as_of` (so that
     /// two concurrent changes cannot both read one state and the later undo the earlier);
     /// when `revoke_sessions` is set, revokes every live session of the user at
-    /// `user.updated_at()`; records `event`. One transaction.
+    /// `user.updated_at()`; sets aside the user's unused password-reset links (see
+    /// [`OneTimeTokens`]: a link mailed before a change of address or activation must not
+    /// outlive it); records `event`. One transaction.
     ///
     /// # Errors
     /// [`SaveUserError::EmailTaken`] when the new email is taken; [`SaveUserError::Changed`]
@@ -147,9 +149,10 @@ pub trait UserRepository: Send + Sync {
         event: &AuditEvent,
     ) -> Result<bool, UnexpectedError>;
 
-    /// Stores the new password `hash`, revokes every session of the user at `at`, inserts
-    /// `replacement` (the caller's session continues under a new id), and records `event`.
-    /// One transaction: no token issued before the change survives it.
+    /// Stores the new password `hash`, revokes every session of the user at `at`, sets aside
+    /// the user's unused password-reset links, inserts `replacement` (the caller's session
+    /// continues under a new id), and records `event`. One transaction: no token or link
+    /// issued before the change survives it.
     ///
     /// # Errors
     /// `UnexpectedError` when storage fails.

@@ -3,7 +3,9 @@
 
 use crate::entities::{one_time_tokens, outbox, users};
 use crate::rows::{self, db, insert_row, optional_timestamp, timestamp};
-use crate::transaction::{begin_write, commit_with_event, open_session, revoke_sessions_of};
+use crate::transaction::{
+    begin_write, commit_with_event, open_session, revoke_sessions_of, set_aside_reset_links,
+};
 use async_trait::async_trait;
 use domain::ports::{OneTimeTokens, Outbox};
 use domain::{
@@ -211,14 +213,7 @@ impl OneTimeTokens for SqlOneTimeTokens {
             return Ok(false);
         }
         // Any other link mailed before this one would reset the new password.
-        one_time_tokens::Entity::update_many()
-            .col_expr(one_time_tokens::Column::UsedAt, Expr::val(now))
-            .filter(one_time_tokens::Column::UserId.eq(token.user_id.as_uuid()))
-            .filter(one_time_tokens::Column::Purpose.eq(TokenPurpose::PasswordReset.as_str()))
-            .filter(one_time_tokens::Column::UsedAt.is_null())
-            .exec(&transaction)
-            .await
-            .map_err(db("setting aside the other reset links"))?;
+        set_aside_reset_links(&transaction, token.user_id, at).await?;
         revoke_sessions_of(&transaction, token.user_id, at).await?;
         open_session(&transaction, session).await?;
         commit_with_event(transaction, event).await?;

@@ -2,9 +2,9 @@
 //!
 //! Every transaction begins and ends inside one adapter method: callers never hold one.
 
-use crate::entities::sessions;
+use crate::entities::{one_time_tokens, sessions};
 use crate::rows::{db, insert_event, insert_session, timestamp};
-use domain::{AuditEvent, Session, UnexpectedError, UserId};
+use domain::{AuditEvent, Session, TokenPurpose, UnexpectedError, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
@@ -74,6 +74,29 @@ pub(crate) async fn revoke_sessions_of(
         .await
         .map_err(db("revoking a user's sessions"))?;
     Ok(revoked.rows_affected)
+}
+
+/// Marks every unused password-reset link of `user_id` used at `at`, as part of `transaction`:
+/// a link mailed before a change to the account (its password, its address, its activation)
+/// must not undo that change.
+pub(crate) async fn set_aside_reset_links(
+    transaction: &DatabaseTransaction,
+    user_id: UserId,
+    at: OffsetDateTime,
+) -> Result<(), UnexpectedError> {
+    let backend = transaction.get_database_backend();
+    one_time_tokens::Entity::update_many()
+        .col_expr(
+            one_time_tokens::Column::UsedAt,
+            Expr::val(timestamp(backend, at)),
+        )
+        .filter(one_time_tokens::Column::UserId.eq(user_id.as_uuid()))
+        .filter(one_time_tokens::Column::Purpose.eq(TokenPurpose::PasswordReset.as_str()))
+        .filter(one_time_tokens::Column::UsedAt.is_null())
+        .exec(transaction)
+        .await
+        .map_err(db("setting aside reset links"))?;
+    Ok(())
 }
 
 /// Records `event` as part of `transaction`, then commits it: the audit trail holds an event

@@ -2,7 +2,9 @@
 
 use crate::entities::users;
 use crate::rows::{self, db, db_error, insert_row, timestamp, user_row, violates_unique};
-use crate::transaction::{begin_write, commit_with_event, open_session, revoke_sessions_of};
+use crate::transaction::{
+    begin_write, commit_with_event, open_session, revoke_sessions_of, set_aside_reset_links,
+};
 use async_trait::async_trait;
 use domain::ports::{SaveUserError, UserRepository};
 use domain::{
@@ -131,6 +133,7 @@ impl UserRepository for SqlUserRepository {
         if revoke_sessions {
             revoke_sessions_of(&transaction, user.id(), user.updated_at()).await?;
         }
+        set_aside_reset_links(&transaction, user.id(), user.updated_at()).await?;
         commit_with_event(transaction, event).await?;
         Ok(())
     }
@@ -192,6 +195,7 @@ impl UserRepository for SqlUserRepository {
         }
         // Revoke first, then insert the replacement: the new session must survive.
         revoke_sessions_of(&transaction, id, at).await?;
+        set_aside_reset_links(&transaction, id, at).await?;
         open_session(&transaction, replacement).await?;
         commit_with_event(transaction, event).await
     }

@@ -8,10 +8,12 @@ use domain::{Mail, MailError, Mailer};
 /// Writes one log line per message (recipient, kind, subject and link) and sends nothing.
 ///
 /// The link carries the message's token: this mailer is for development, where reading the
-/// link from the log is the point. Never use it where the log is shared.
+/// link from the log is the point. Where the log is shared, [`LogMailer::withholding_links`]
+/// writes everything but the link.
 #[derive(Debug, Clone)]
 pub struct LogMailer {
     public_url: String,
+    show_links: bool,
 }
 
 impl LogMailer {
@@ -19,7 +21,16 @@ impl LogMailer {
     pub fn new(public_url: impl Into<String>) -> Self {
         Self {
             public_url: public_url.into(),
+            show_links: true,
         }
+    }
+
+    /// The same mailer, but its lines say a link was withheld instead of showing it: whoever
+    /// reads a production log must not be able to take over the accounts that asked for one.
+    #[must_use]
+    pub fn withholding_links(mut self) -> Self {
+        self.show_links = false;
+        self
     }
 }
 
@@ -34,7 +45,11 @@ impl Mailer for LogMailer {
                 to = %mail.to,
                 kind = %mail.kind,
                 subject = %rendered.subject,
-                link = rendered.link.as_deref().unwrap_or("none"),
+                link = match (&rendered.link, self.show_links) {
+                    (None, _) => "none",
+                    (Some(link), true) => link.as_str(),
+                    (Some(_), false) => "<withheld: set EMAIL_BACKEND=smtp, or DEBUG=true to log links>",
+                },
                 "mail written to the log, not sent"
             ),
             Err(error) => tracing::warn!(

@@ -252,7 +252,18 @@ fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
             Ok(Arc::new(mailer))
         }
         (EmailBackend::Smtp, None) => Err("SMTP_URL: required with EMAIL_BACKEND=smtp".into()),
-        (EmailBackend::Log, _) => Ok(Arc::new(LogMailer::new(public_url))),
+        (EmailBackend::Log, _) => {
+            let mailer = LogMailer::new(public_url);
+            let production = !config.debug && !config.database_url.starts_with("sqlite:");
+            if production {
+                tracing::warn!(
+                    "EMAIL_BACKEND=log: no mail leaves this server, and reset links are withheld from the log (set EMAIL_BACKEND=smtp and SMTP_URL)"
+                );
+                Ok(Arc::new(mailer.withholding_links()))
+            } else {
+                Ok(Arc::new(mailer))
+            }
+        }
     }
 }
 
@@ -488,8 +499,7 @@ impl Application {
         let mut mail = tokio::spawn(deliver_mail(self.mail, Arc::clone(&stop)));
         let served = api_http::serve(self.listener, self.state, shutdown).await;
         housekeeping.abort();
-        // A delivery under way finishes (a message cut off mid-send would be sent again
-        // once its lease ends); then the worker stops.
+        // The delivery under way may finish; then the worker stops.
         stop.notify_one();
         if tokio::time::timeout(MAIL_STOP_GRACE, &mut mail)
             .await
@@ -501,11 +511,13 @@ impl Application {
     }
 }
 
-/// Messages taken from the outbox in one claim; the worker claims again at once while claims
-/// come back full.
-const MAIL_BATCH: u32 = 20;
+/// Messages taken from the outbox in one claim: one, so that a claimed message is always the
+/// one being sent (a stopping server leaves at most one leased), and a lease never has to
+/// cover more than one delivery. The worker claims again at once while claims find mail.
+const MAIL_BATCH: u32 = 1;
 
-/// How long a stopping server waits for a delivery under way.
+/// How long a stopping server waits for the delivery under way (which `SMTP_TIMEOUT` bounds);
+/// a message cut off is sent again once its lease ends.
 const MAIL_STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Delivers queued mail until `stop` is notified: at once when this instance queued some, and

@@ -359,13 +359,18 @@ impl Config {
         }
         if self.mail_max_attempts == 0
             || self.mail_poll_interval_ms == 0
-            || self.smtp_timeout == 0
+            || self.mail_retry_delay == 0
             || self.password_reset_lifetime == 0
         {
             problems.push(
-                "MAIL_MAX_ATTEMPTS, MAIL_POLL_INTERVAL_MS, SMTP_TIMEOUT and PASSWORD_RESET_LIFETIME must be positive"
+                "MAIL_MAX_ATTEMPTS, MAIL_POLL_INTERVAL_MS, MAIL_RETRY_DELAY and PASSWORD_RESET_LIFETIME must be positive"
                     .to_owned(),
             );
+        }
+        // A claimed message is leased for ten minutes (domain::RetryPolicy): one delivery must
+        // end well within that, or another instance could take the message and send it again.
+        if !(1..=300).contains(&self.smtp_timeout) {
+            problems.push("SMTP_TIMEOUT: must be 1 to 300 seconds".to_owned());
         }
     }
 }

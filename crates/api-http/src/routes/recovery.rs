@@ -13,6 +13,8 @@ use axum::http::StatusCode;
 use axum::middleware;
 use domain::{ConfirmReset, Email, PlaintextPassword, RefreshSecret, RequestResetError};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tracing::Instrument as _;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -91,12 +93,18 @@ async fn request_reset(
     }
     // The work (a lookup, and for an account a write) runs after the answer is sent: its
     // duration would otherwise tell which emails have accounts.
-    let recovery = state.recovery.clone();
-    tokio::spawn(async move {
-        if let Err(error) = recovery.request_password_reset(&body.email, &client).await {
-            tracing::warn!(error = %error, "a password-reset request failed");
-        }
-    });
+    if let Ok(permit) = Arc::clone(&state.reset_requests).try_acquire_owned() {
+        let recovery = state.recovery.clone();
+        let work = async move {
+            if let Err(error) = recovery.request_password_reset(&body.email, &client).await {
+                tracing::warn!(error = %error, "a password-reset request failed");
+            }
+            drop(permit);
+        };
+        tokio::spawn(work.in_current_span());
+    } else {
+        tracing::warn!("too many password-reset requests in flight: one was dropped");
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(AcceptedResponse {

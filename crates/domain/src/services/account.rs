@@ -2,9 +2,9 @@
 
 use super::Core;
 use crate::{
-    AuditAction, AuditEvent, ClientInfo, Email, FieldErrors, FullName, PlaintextPassword,
-    PolicyContext, Ports, Principal, SaveUserError, Session, SessionId, Settings, ThrottleKey,
-    TokenPair, UnexpectedError, User,
+    AuditAction, AuditEvent, ClientInfo, Email, FieldErrors, FullName, PlaintextPassword, Ports,
+    Principal, SaveUserError, Session, SessionId, Settings, ThrottleKey, TokenPair,
+    UnexpectedError, User,
 };
 use time::Duration;
 
@@ -204,20 +204,8 @@ impl AccountService {
                 "The new password must differ from the old one.",
             );
         }
-        let context = PolicyContext {
-            email: Some(user.email()),
-            full_name: Some(user.full_name()),
-        };
-        if let Err(violations) = self
-            .core
-            .settings
-            .password_policy
-            .check(&input.new_password, &context)
-        {
-            for message in violations.messages() {
-                errors.add("new_password", message);
-            }
-        }
+        self.core
+            .check_new_password(user, &input.new_password, &mut errors);
         errors.into_result().map_err(ChangePasswordError::Invalid)?;
 
         let hash = ports.hasher.hash(&input.new_password).await?;

@@ -177,6 +177,15 @@ pub enum ListAuditError {
     Unexpected(#[from] UnexpectedError),
 }
 
+impl From<super::PageError> for ListAuditError {
+    fn from(error: super::PageError) -> Self {
+        match error {
+            super::PageError::SizeOutOfRange => Self::PageSizeOutOfRange,
+            super::PageError::NotFound => Self::PageNotFound,
+        }
+    }
+}
+
 /// An administrative save's failure other than [`SaveUserError::Changed`], which callers
 /// handle themselves.
 fn unexpected(error: SaveUserError) -> UnexpectedError {
@@ -459,18 +468,12 @@ impl AdminService {
         if !actor.can_administer() {
             return Err(ListAuditError::Forbidden);
         }
-        if !is_valid_page_size(query.size) {
-            return Err(ListAuditError::PageSizeOutOfRange);
-        }
         let (number, size) = (query.number, query.size);
-        if number == 0 {
-            return Err(ListAuditError::PageNotFound);
-        }
         let query = AuditQuery {
             actor: query.actor,
             target: query.target,
             action: query.action,
-            offset: u64::from(number - 1) * u64::from(size),
+            offset: super::page_offset(number, size)?,
             limit: size,
         };
         let slice = self.core.ports.audit.list(&query).await?;

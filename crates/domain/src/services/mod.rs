@@ -160,6 +160,26 @@ impl Settings {
 /// between its read and its write.
 const CHANGE_ATTEMPTS: usize = 5;
 
+/// Why a page by number cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageError {
+    /// The page size is outside 1 to [`crate::MAX_PAGE_SIZE`].
+    SizeOutOfRange,
+    /// The page number is 0.
+    NotFound,
+}
+
+/// Where page `number` (1-based) of `size` items starts, once both are checked.
+fn page_offset(number: u32, size: u32) -> Result<u64, PageError> {
+    if !crate::is_valid_page_size(size) {
+        return Err(PageError::SizeOutOfRange);
+    }
+    if number == 0 {
+        return Err(PageError::NotFound);
+    }
+    Ok(u64::from(number - 1) * u64::from(size))
+}
+
 /// What every service holds.
 #[derive(Clone)]
 struct Core {
@@ -237,6 +257,25 @@ impl Core {
         event.target = failed.target;
         self.ports.throttle.lock(key, now + lock, &event).await?;
         Ok(Some(lock))
+    }
+
+    /// Adds to `errors`, under `new_password`, every rule of the password policy that
+    /// `password` breaks as `user`'s new password.
+    fn check_new_password(
+        &self,
+        user: &User,
+        password: &crate::PlaintextPassword,
+        errors: &mut crate::FieldErrors,
+    ) {
+        let context = crate::PolicyContext {
+            email: Some(user.email()),
+            full_name: Some(user.full_name()),
+        };
+        if let Err(violations) = self.settings.password_policy.check(password, &context) {
+            for message in violations.messages() {
+                errors.add("new_password", message);
+            }
+        }
     }
 
     /// Signs an access token for `session` and pairs it with `refresh`.

@@ -4,8 +4,8 @@ use super::{Core, SignedIn};
 use crate::{
     AuditAction, AuditEvent, ClientInfo, Clock, DEFAULT_PAGE_SIZE, Email, FieldErrors, IssueLimit,
     Mail, MailError, MailKind, MailStatus, Mailer, OneTimeToken, OneTimeTokens, Outbox,
-    OutboxEntry, OutboxQuery, PlaintextPassword, PolicyContext, Ports, Principal, RefreshSecret,
-    RetryPolicy, Settings, TokenPurpose, UnexpectedError, UserId, is_valid_page_size,
+    OutboxEntry, OutboxQuery, PlaintextPassword, Ports, Principal, RefreshSecret, RetryPolicy,
+    Settings, TokenPurpose, UnexpectedError, UserId,
 };
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -241,22 +241,10 @@ impl RecoveryService {
         if !user.is_active() {
             return Err(ConfirmResetError::Deactivated);
         }
-        let context = PolicyContext {
-            email: Some(user.email()),
-            full_name: Some(user.full_name()),
-        };
-        if let Err(violations) = self
-            .core
-            .settings
-            .password_policy
-            .check(&input.new_password, &context)
-        {
-            let mut errors = FieldErrors::default();
-            for message in violations.messages() {
-                errors.add("new_password", message);
-            }
-            return Err(ConfirmResetError::Invalid(errors));
-        }
+        let mut errors = FieldErrors::default();
+        self.core
+            .check_new_password(&user, &input.new_password, &mut errors);
+        errors.into_result().map_err(ConfirmResetError::Invalid)?;
         let password_hash = ports.hasher.hash(&input.new_password).await?;
         let (session, refresh) = self.core.open_session(&user, now, client.clone());
         let event = AuditEvent::new(AuditAction::PasswordReset, now, client)
@@ -361,6 +349,15 @@ pub enum ListOutboxError {
     Unexpected(#[from] UnexpectedError),
 }
 
+impl From<super::PageError> for ListOutboxError {
+    fn from(error: super::PageError) -> Self {
+        match error {
+            super::PageError::SizeOutOfRange => Self::PageSizeOutOfRange,
+            super::PageError::NotFound => Self::PageNotFound,
+        }
+    }
+}
+
 /// Takes due messages from the outbox and hands them to the mailer, with retries. Every
 /// instance of the service may run one: the outbox gives each message to one of them.
 #[derive(Clone)]
@@ -401,6 +398,19 @@ impl MailDelivery {
         let mut report = DeliveryReport::default();
         for queued in claimed {
             let id = queued.mail.id;
+            if queued
+                .mail
+                .link
+                .as_ref()
+                .is_some_and(|link| link.expires_at <= now)
+            {
+                // A dead link helps nobody, and its secret should not wait in the outbox.
+                self.outbox
+                    .give_up(id, now, "the link expired before it could be delivered")
+                    .await?;
+                report.failed += 1;
+                continue;
+            }
             match self.mailer.send(&queued.mail).await {
                 Ok(()) => {
                     self.outbox.delivered(id, self.clock.now()).await?;
@@ -438,14 +448,8 @@ impl MailDelivery {
         if !actor.can_administer() {
             return Err(ListOutboxError::Forbidden);
         }
-        if !is_valid_page_size(query.size) {
-            return Err(ListOutboxError::PageSizeOutOfRange);
-        }
         let (number, size) = (query.number, query.size);
-        if number == 0 {
-            return Err(ListOutboxError::PageNotFound);
-        }
-        let offset = u64::from(number - 1) * u64::from(size);
+        let offset = super::page_offset(number, size)?;
         let slice = self
             .outbox
             .list(&OutboxQuery {
@@ -860,6 +864,28 @@ mod tests {
             block_on(delivery.list(&admin, &query)),
             Err(ListOutboxError::PageNotFound)
         ));
+    }
+
+    #[test]
+    fn a_message_whose_link_expired_meanwhile_is_given_up_unsent() {
+        let mut late = queued(4);
+        if let Some(link) = late.mail.link.as_mut() {
+            link.expires_at = now();
+        }
+        let id = late.mail.id;
+        let mut outbox = MockOutbox::new();
+        outbox
+            .expect_claim()
+            .returning(move |_, _, _| Ok(vec![late.clone()]));
+        outbox
+            .expect_give_up()
+            .withf(move |given_up, _, reason| *given_up == id && reason.contains("expired"))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().never();
+        let report = block_on(delivery(outbox, mailer).deliver_due(1)).unwrap();
+        assert_eq!(report.failed, 1);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use time::Duration;
 on_both_backends!(
     a_link_and_its_message_are_stored_together_and_found_by_hash,
     ten_issues_at_once_under_a_limit_of_three_store_exactly_three,
+    a_password_change_or_any_update_sets_the_reset_links_aside,
     a_link_works_once_and_sets_the_others_aside,
     an_expired_link_or_a_deactivated_account_writes_nothing,
     two_claimers_at_once_never_take_the_same_message,
@@ -159,6 +160,53 @@ async fn ten_issues_at_once_under_a_limit_of_three_store_exactly_three(database:
         .await;
     let queued = database.scalar_count("SELECT COUNT(*) FROM outbox").await;
     assert_eq!((stored, queued), (4, 4), "a refused issue writes nothing");
+}
+
+async fn a_password_change_or_any_update_sets_the_reset_links_aside(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let tokens = database.one_time_tokens();
+    let first = issue(&database, &ada, "first").await;
+    let later = micros(now() + Duration::minutes(1));
+    database
+        .users()
+        .change_password(
+            ada.id(),
+            &PasswordHash::new("$argon2id$changed"),
+            later,
+            &crate::support::session(&ada, "h:after-change"),
+            &event(AuditAction::PasswordChanged, &ada),
+        )
+        .await
+        .unwrap();
+    let first = tokens.find(&first.secret_hash).await.unwrap().unwrap();
+    assert_eq!(first.used_at, Some(later));
+
+    let second = issue(&database, &ada, "second").await;
+    let stored = database
+        .users()
+        .find_by_id(ada.id())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut record = stored.to_record();
+    record.email = crate::support::email("ada@new.example.com");
+    record.updated_at = micros(now() + Duration::minutes(2));
+    database
+        .users()
+        .update(
+            &User::restore(record),
+            stored.updated_at(),
+            false,
+            &event(AuditAction::ProfileUpdated, &ada),
+        )
+        .await
+        .unwrap();
+    let second = tokens.find(&second.secret_hash).await.unwrap().unwrap();
+    assert!(
+        second.used_at.is_some(),
+        "a link to the old address is dead"
+    );
 }
 
 async fn a_link_works_once_and_sets_the_others_aside(database: TestDb) {
@@ -362,6 +410,10 @@ async fn a_message_is_due_again_after_a_retry_and_forgets_its_secret_when_done(d
         .give_up(claimed[0].mail.id, much_later, "550 no such mailbox")
         .await
         .unwrap();
+    let secrets = database
+        .scalar_count("SELECT COUNT(*) FROM outbox WHERE token IS NOT NULL")
+        .await;
+    assert_eq!(secrets, 0, "a message given up on forgets its link too");
     let failed = outbox
         .list(&OutboxQuery {
             status: Some(MailStatus::Failed),

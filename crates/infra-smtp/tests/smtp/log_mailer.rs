@@ -68,3 +68,17 @@ fn a_mail_that_cannot_be_rendered_is_still_ok() {
     assert_eq!(outcome, Ok(()));
     assert!(logged.contains("WARN"), "{logged}");
 }
+
+#[test]
+fn a_mailer_withholding_links_logs_everything_but_the_link() {
+    let mailer = LogMailer::new("http://localhost:5173").withholding_links();
+    let mail = reset_mail("ada@example.com", "Ada", "log-token-456");
+
+    let (outcome, logged) = logged_by(&mailer, &mail);
+
+    assert_eq!(outcome, Ok(()));
+    assert!(logged.contains("to=ada@example.com"), "{logged}");
+    assert!(logged.contains("withheld"), "{logged}");
+    assert!(!logged.contains("log-token-456"), "{logged}");
+    assert!(!logged.contains("reset-password?token"), "{logged}");
+}

@@ -365,7 +365,7 @@ async fn a_refused_message_is_kept_as_failed_and_shown_to_admins(backend: Backen
 }
 
 async fn two_instances_deliver_each_message_exactly_once(backend: Backend) {
-    const USERS: usize = 12;
+    const USERS: usize = 30;
     let sink = SmtpSink::start();
     let url = sink.url();
     let database = Arc::new(TestDatabase::create(backend).await);
