@@ -416,6 +416,13 @@ pub trait Outbox: Send + Sync {
     /// # Errors
     /// `UnexpectedError` when storage fails.
     async fn list(&self, query: &OutboxQuery) -> Result<OutboxSlice, UnexpectedError>;
+
+    /// Deletes the messages delivered or given up on before `before` (pending ones stay,
+    /// however old), and returns how many.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn forget_finished(&self, before: OffsetDateTime) -> Result<u64, UnexpectedError>;
 }
 
 /// One-time tokens (password-reset links), kept only as hashes, with the writes that issue
@@ -438,6 +445,12 @@ pub trait OneTimeTokens: Send + Sync {
         event: &AuditEvent,
         limit: Option<IssueLimit>,
     ) -> Result<bool, UnexpectedError>;
+
+    /// Deletes the tokens that expired before `before`, used or not, and returns how many.
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    async fn forget_expired(&self, before: OffsetDateTime) -> Result<u64, UnexpectedError>;
 
     /// The token whose secret hashes to `hash`, used or not, if any.
     ///

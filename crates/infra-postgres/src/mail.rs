@@ -167,6 +167,16 @@ impl OneTimeTokens for SqlOneTimeTokens {
         Ok(true)
     }
 
+    async fn forget_expired(&self, before: OffsetDateTime) -> Result<u64, UnexpectedError> {
+        let backend = self.connection.get_database_backend();
+        let deleted = one_time_tokens::Entity::delete_many()
+            .filter(Expr::col(one_time_tokens::Column::ExpiresAt).lt(timestamp(backend, before)))
+            .exec(&self.connection)
+            .await
+            .map_err(db("deleting expired one-time tokens"))?;
+        Ok(deleted.rows_affected)
+    }
+
     async fn find(&self, hash: &SecretHash) -> Result<Option<OneTimeToken>, UnexpectedError> {
         one_time_tokens::Entity::find()
             .filter(one_time_tokens::Column::SecretHash.eq(hash.as_str()))
@@ -379,6 +389,17 @@ impl Outbox for SqlOutbox {
         error: &str,
     ) -> Result<(), UnexpectedError> {
         self.finish(id, MailStatus::Failed, at, Some(error)).await
+    }
+
+    async fn forget_finished(&self, before: OffsetDateTime) -> Result<u64, UnexpectedError> {
+        let backend = self.connection.get_database_backend();
+        let deleted = outbox::Entity::delete_many()
+            .filter(outbox::Column::Status.ne(MailStatus::Pending.as_str()))
+            .filter(Expr::col(outbox::Column::FinishedAt).lt(timestamp(backend, before)))
+            .exec(&self.connection)
+            .await
+            .map_err(db("deleting finished messages"))?;
+        Ok(deleted.rows_affected)
     }
 
     async fn list(&self, query: &OutboxQuery) -> Result<OutboxSlice, UnexpectedError> {

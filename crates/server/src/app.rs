@@ -81,6 +81,10 @@ impl OneTimeTokens for WakeOnIssue {
         Ok(issued)
     }
 
+    async fn forget_expired(&self, before: OffsetDateTime) -> Result<u64, UnexpectedError> {
+        self.tokens.forget_expired(before).await
+    }
+
     async fn find(&self, hash: &SecretHash) -> Result<Option<OneTimeToken>, UnexpectedError> {
         self.tokens.find(hash).await
     }
@@ -434,6 +438,7 @@ pub struct Application {
     address: SocketAddr,
     state: AppState,
     auth: AuthService,
+    recovery: RecoveryService,
     mail: MailWorker,
 }
 
@@ -459,6 +464,7 @@ impl Application {
             );
         }
         let auth = services.auth.clone();
+        let recovery = services.recovery.clone();
         let mail = services.mail.clone();
         let state = AppState::new(
             api_http::Services {
@@ -477,6 +483,7 @@ impl Application {
             address,
             state,
             auth,
+            recovery,
             mail,
         })
     }
@@ -494,7 +501,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let housekeeping = tokio::spawn(forget_idle_login_checks(self.auth));
+        let housekeeping = tokio::spawn(housekeeping(
+            self.auth,
+            self.recovery,
+            self.mail.delivery.clone(),
+        ));
         let stop = Arc::new(Notify::new());
         let mut mail = tokio::spawn(deliver_mail(self.mail, Arc::clone(&stop)));
         let served = api_http::serve(self.listener, self.state, shutdown).await;
@@ -554,22 +565,35 @@ async fn deliver_mail(worker: MailWorker, stop: Arc<Notify>) {
     }
 }
 
-/// How often the counts of password checks nobody has made for a day are deleted.
-const FORGET_IDLE_CHECKS_EVERY: Duration = Duration::from_hours(1);
+/// How often the housekeeping runs.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_hours(1);
 
-/// Deletes idle password-check counts at start and every hour: nothing else frees what a
-/// spray of failed logins with made-up emails leaves behind. Instances sharing a database may
-/// all do it; each delete only finds less to do.
-async fn forget_idle_login_checks(auth: AuthService) {
-    let mut every = tokio::time::interval(FORGET_IDLE_CHECKS_EVERY);
+/// Deletes, at start and every hour, what nothing else frees: the counts of password checks
+/// nobody has made for a day (a spray of failed logins with made-up emails leaves them
+/// behind), links that expired a day ago, and messages finished 30 days ago. Instances sharing
+/// a database may all do it; each delete only finds less to do.
+async fn housekeeping(auth: AuthService, recovery: RecoveryService, mail: MailDelivery) {
+    let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
     loop {
         every.tick().await;
-        match auth.forget_idle_login_checks().await {
-            Ok(0) => {}
-            Ok(forgotten) => tracing::info!(forgotten, "forgot idle login checks"),
-            Err(error) => {
-                tracing::warn!(%error, "forgetting idle login checks failed; trying again in an hour");
-            }
+        report(
+            "forgot idle login checks",
+            auth.forget_idle_login_checks().await,
+        );
+        report(
+            "forgot expired links",
+            recovery.forget_expired_links().await,
+        );
+        report("forgot finished mail", mail.forget_finished().await);
+    }
+}
+
+fn report(what: &str, outcome: Result<u64, UnexpectedError>) {
+    match outcome {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "{what}"),
+        Err(error) => {
+            tracing::warn!(%error, "housekeeping failed ({what}); trying again in an hour");
         }
     }
 }

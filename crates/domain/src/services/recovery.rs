@@ -10,6 +10,13 @@ use crate::{
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
+/// How long finished messages stay in the outbox for administrators to see (30 days).
+const KEEP_FINISHED_MAIL: Duration = Duration::days(30);
+
+/// How long expired links stay stored (a day): longer than the window that counts a person's
+/// recent links, so forgetting them never lets one more through.
+const KEEP_EXPIRED_LINKS: Duration = Duration::days(1);
+
 /// How password-reset links are issued.
 ///
 /// ```
@@ -211,6 +218,16 @@ impl RecoveryService {
         )
         .with_link(secret, token.expires_at);
         self.tokens.issue(&token, &mail, event, limit).await
+    }
+
+    /// Deletes the links that expired more than a day ago, and returns how many. Meant to run
+    /// now and then (the server does every hour).
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    pub async fn forget_expired_links(&self) -> Result<u64, UnexpectedError> {
+        let before = self.core.ports.clock.now() - KEEP_EXPIRED_LINKS;
+        self.tokens.forget_expired(before).await
     }
 
     /// Sets a new password with a reset link's secret, ends every session of the account, and
@@ -433,6 +450,17 @@ impl MailDelivery {
             }
         }
         Ok(report)
+    }
+
+    /// Deletes the messages delivered or given up on more than 30 days ago (the addresses they
+    /// name should not stay for good), and returns how many. Meant to run now and then (the
+    /// server does every hour).
+    ///
+    /// # Errors
+    /// `UnexpectedError` when storage fails.
+    pub async fn forget_finished(&self) -> Result<u64, UnexpectedError> {
+        let before = self.clock.now() - KEEP_FINISHED_MAIL;
+        self.outbox.forget_finished(before).await
     }
 
     /// A page of the outbox, newest first, for an administrator: where each message stands,
@@ -886,6 +914,28 @@ mod tests {
         mailer.expect_send().never();
         let report = block_on(delivery(outbox, mailer).deliver_due(1)).unwrap();
         assert_eq!(report.failed, 1);
+    }
+
+    #[test]
+    fn finished_mail_is_kept_thirty_days_and_expired_links_one() {
+        let mut outbox = MockOutbox::new();
+        outbox
+            .expect_forget_finished()
+            .withf(|before| *before == now() - Duration::days(30))
+            .times(1)
+            .returning(|_| Ok(2));
+        assert_eq!(
+            block_on(delivery(outbox, MockMailer::new()).forget_finished()).unwrap(),
+            2
+        );
+        let mut tokens = MockOneTimeTokens::new();
+        tokens
+            .expect_forget_expired()
+            .withf(|before| *before == now() - Duration::days(1))
+            .times(1)
+            .returning(|_| Ok(5));
+        let service = service(Mocks::new(), tokens);
+        assert_eq!(block_on(service.forget_expired_links()).unwrap(), 5);
     }
 
     #[test]

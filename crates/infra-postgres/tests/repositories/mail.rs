@@ -16,6 +16,7 @@ on_both_backends!(
     a_link_and_its_message_are_stored_together_and_found_by_hash,
     ten_issues_at_once_under_a_limit_of_three_store_exactly_three,
     a_password_change_or_any_update_sets_the_reset_links_aside,
+    finished_messages_and_expired_links_are_forgotten_after_their_time,
     a_link_works_once_and_sets_the_others_aside,
     an_expired_link_or_a_deactivated_account_writes_nothing,
     two_claimers_at_once_never_take_the_same_message,
@@ -443,4 +444,53 @@ async fn a_message_is_due_again_after_a_retry_and_forgets_its_secret_when_done(d
         "the second page of one holds the older"
     );
     assert_eq!(every.entries[0].id, id);
+}
+
+async fn finished_messages_and_expired_links_are_forgotten_after_their_time(database: TestDb) {
+    let ada = user("ada@example.com", "Ada Lovelace");
+    insert(&database, &ada).await;
+    let outbox = database.outbox();
+    for secret in ["sent", "failed"] {
+        issue(&database, &ada, secret).await;
+    }
+    let claimed = outbox
+        .claim(now(), now() + Duration::minutes(10), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let finished = micros(now());
+    outbox
+        .delivered(claimed[0].mail.id, finished)
+        .await
+        .unwrap();
+    outbox
+        .give_up(claimed[1].mail.id, finished, "550 no such mailbox")
+        .await
+        .unwrap();
+    issue(&database, &ada, "pending").await;
+
+    // Finished messages go once they are older than the cutoff; pending ones stay.
+    assert_eq!(outbox.forget_finished(finished).await.unwrap(), 0);
+    let later = finished + Duration::seconds(1);
+    assert_eq!(outbox.forget_finished(later).await.unwrap(), 2);
+    let left = outbox
+        .list(&OutboxQuery {
+            status: None,
+            offset: 0,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.total, 1);
+    assert_eq!(left.entries[0].status, MailStatus::Pending);
+
+    // Links go once they expired before the cutoff, used or not.
+    let tokens = database.one_time_tokens();
+    assert_eq!(tokens.forget_expired(now()).await.unwrap(), 0);
+    let after_expiry = now() + Duration::minutes(31);
+    assert_eq!(tokens.forget_expired(after_expiry).await.unwrap(), 3);
+    let stored = database
+        .scalar_count("SELECT COUNT(*) FROM one_time_tokens")
+        .await;
+    assert_eq!(stored, 0);
 }
