@@ -232,6 +232,16 @@ export async function apiSignUp(baseUrl, user) {
   return response.json();
 }
 
+/** Asks for a password reset link by mail through the API, as the forgot-password page does. */
+export async function apiRequestReset(baseUrl, email) {
+  const response = await fetch(`${baseUrl}/api/auth/password-reset/`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email }),
+  });
+  if (response.status !== 202) throw new Error(`reset request for ${email}: HTTP ${response.status} ${await response.text()}`);
+}
+
 /**
  * Starts the repository's SMTP server for tests, `scripts/smtp-sink.py`, on a free port with a
  * fresh directory. Each accepted message lands there as `<pid>-<n>.eml` with a decoded

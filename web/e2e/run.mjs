@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
   ADMIN,
+  apiRequestReset,
   apiSignUp,
   artifactsDir,
   axeReport,
@@ -28,6 +29,10 @@ const ADA = { fullName: "Ada Lovelace", email: "ada@example.com", password: "Ana
 const ADA_NEW = { fullName: "Ada King", email: "ada.king@example.com", password: "Difference-engine-punched-1822" };
 const CHARLES = { fullName: "Charles Babbage", email: "charles@example.com", password: "Brass-gears-and-levers-1822" };
 const CHARLES_NEW_PASSWORD = "Jacquard-loom-woven-portrait-1839";
+// The SMTP server for tests refuses for good (550) every recipient whose address starts with
+// "reject", and asks to try again later (451) for those starting with "defer".
+const REJECTED = { fullName: "Rex Jected", email: "reject.e2e@example.com", password: "Returned-to-sender-parcel-77" };
+const DEFERRED = { fullName: "Dee Ferred", email: "defer.e2e@example.com", password: "Postponed-until-tomorrow-88" };
 
 let mail;
 let server;
@@ -66,6 +71,21 @@ async function logIn(page, { email, password }) {
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
+}
+
+/** Clicks the page's Refresh button until `locator` shows: the outbox changes on its own, as the
+ * server's worker delivers, retries or gives up. */
+async function refreshUntil(page, locator, what, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await locator.waitFor({ timeout: 1_000 });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`e2e: ${what} did not show within ${timeoutMs} ms: ${error.message}`);
+    }
+    await page.getByRole("button", { name: "Refresh" }).click();
+  }
 }
 
 function noProblems(problems, where) {
@@ -435,7 +455,7 @@ test("a user who forgot the password gets a link by mail, chooses a new one, and
   await context.close();
 });
 
-test("an admin sends a user a password reset link", async () => {
+test("an admin sends a user a password reset link, and sees it sent in the outbox", async () => {
   const target = seedUser(12);
   const { context, page, problems } = await newPage(browser);
   await page.goto(`${server.url}/login`);
@@ -460,6 +480,71 @@ test("an admin sends a user a password reset link", async () => {
 
   const message = await mail.nextMessageTo(target.email);
   assert.ok(resetLinkFrom(message).startsWith(`${server.url}/reset-password?token=`));
+
+  // The outbox: the link just sent is listed as sent, beside one message the mail server
+  // refuses for good and one it keeps deferring.
+  for (const person of [REJECTED, DEFERRED]) {
+    await apiSignUp(server.url, person);
+    await apiRequestReset(server.url, person.email);
+  }
+  await page.getByRole("link", { name: "Mail", exact: true }).click();
+  await heading(page, "Mail");
+  const status = page.getByRole("group", { name: "Status" });
+  assert.equal(await status.getByRole("radio", { name: "All" }).isChecked(), true);
+  const rowFor = (email) => page.getByRole("row").filter({ hasText: email });
+
+  await status.getByRole("radio", { name: "Sent" }).check();
+  await page.waitForURL((url) => url.searchParams.get("status") === "sent");
+  // The sink has the message; the server marks it sent once the sink's answer is back.
+  await refreshUntil(page, rowFor(target.email), `the sent message to ${target.email}`);
+  const sentRow = rowFor(target.email);
+  await sentRow.getByText("Sent", { exact: true }).waitFor();
+  await sentRow.getByText("Password reset", { exact: true }).filter({ visible: true }).waitFor();
+  await sentRow.getByText("Delivered", { exact: true }).filter({ visible: true }).waitFor();
+  assert.equal(await rowFor(REJECTED.email).count(), 0, "the sent filter lists a refused message");
+
+  // The filter is one radio group: the arrow keys move along it.
+  await status.getByRole("radio", { name: "Sent" }).focus();
+  await page.keyboard.press("ArrowRight");
+  await page.waitForURL((url) => url.searchParams.get("status") === "failed");
+  assert.equal(await status.getByRole("radio", { name: "Failed" }).isChecked(), true);
+  await refreshUntil(page, rowFor(REJECTED.email), `the refused message to ${REJECTED.email}`);
+  const failedRow = rowFor(REJECTED.email);
+  await failedRow.getByText("Failed", { exact: true }).waitFor();
+  await failedRow.getByText(/550.*Rejected by the test sink/).filter({ visible: true }).waitFor();
+  await expectAccessible(page, "admin mail (failed)");
+
+  await status.getByRole("radio", { name: "Pending" }).check();
+  await page.waitForURL((url) => url.searchParams.get("status") === "pending");
+  await refreshUntil(page, rowFor(DEFERRED.email), `the deferred message to ${DEFERRED.email}`);
+  const pendingRow = rowFor(DEFERRED.email);
+  await pendingRow.getByText("Pending", { exact: true }).waitFor();
+  await pendingRow.getByText("Next attempt", { exact: true }).filter({ visible: true }).waitFor();
+
+  await status.getByRole("radio", { name: "All" }).check();
+  await page.waitForURL((url) => !url.searchParams.has("status"));
+  for (const email of [target.email, REJECTED.email, DEFERRED.email, CHARLES.email]) await rowFor(email).first().waitFor();
+  await page.locator('table[aria-busy="false"]').waitFor();
+  await expectAccessible(page, "admin mail");
+  await screenshot(page, "admin-mail");
+
+  // At 375 px the table folds its columns into the recipient's cell instead of scrolling.
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.goto(`${server.url}/profile`);
+  await heading(page, "Your profile");
+  await page.getByRole("button", { name: "Menu" }).click();
+  await page.getByRole("link", { name: "Mail", exact: true }).click();
+  await heading(page, "Mail");
+  await rowFor(REJECTED.email).waitFor();
+  await rowFor(REJECTED.email).getByText(/550.*Rejected by the test sink/).filter({ visible: true }).waitFor();
+  await rowFor(DEFERRED.email).getByText("Next attempt", { exact: true }).filter({ visible: true }).waitFor();
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  assert.ok(await fits(), "the mail page scrolls sideways at 375 px");
+  const tableFits = await page.locator("table").evaluate((table) => table.parentElement.scrollWidth <= table.parentElement.clientWidth);
+  assert.ok(tableFits, "the mail table scrolls sideways at 375 px");
+  await expectAccessible(page, "admin mail (mobile)");
+  await screenshot(page, "mobile-admin-mail");
+
   noProblems(problems, "admin reset");
   await context.close();
 });

@@ -9,6 +9,7 @@ import { useSession } from "./auth/SessionContext";
 import { Layout } from "./components/Layout";
 import { FullPageLoading } from "./components/States";
 import { AdminAuditPage } from "./pages/admin/AdminAuditPage";
+import { AdminMailPage } from "./pages/admin/AdminMailPage";
 import { AdminUserDetailPage } from "./pages/admin/AdminUserDetailPage";
 import { AdminUsersPage } from "./pages/admin/AdminUsersPage";
 import { ChangePasswordPage } from "./pages/ChangePasswordPage";
@@ -49,6 +50,7 @@ export function AppRoutes() {
             <Route path="users" element={<AdminUsersPage />} />
             <Route path="users/:userId" element={<AdminUserDetailPage />} />
             <Route path="audit" element={<AdminAuditPage />} />
+            <Route path="mail" element={<AdminMailPage />} />
           </Route>
         </Route>
         <Route path="*" element={<NotFoundPage />} />

@@ -240,5 +240,9 @@ describe("the endpoints", () => {
     const api = createApi(createApiClient({ baseURL: "", tokens, adapter }));
     await api.listUsers({ page: 2, page_size: 10, search: "", role: undefined, is_active: false, ordering: "email" });
     expect(url).toBe("/api/admin/users/?page=2&page_size=10&is_active=false&ordering=email");
+    await api.listMail({ page: 1, page_size: 10, status: undefined });
+    expect(url).toBe("/api/admin/mail/?page=1&page_size=10");
+    await api.listMail({ page: 3, page_size: 10, status: "failed" });
+    expect(url).toBe("/api/admin/mail/?page=3&page_size=10&status=failed");
   });
 });

@@ -12,6 +12,8 @@ import type {
   ChangePasswordRequest,
   LogInRequest,
   LogInResponse,
+  MailPage,
+  MailQuery,
   PasswordResetConfirmRequest,
   PasswordResetConfirmResponse,
   PasswordResetRequest,
@@ -51,6 +53,8 @@ export interface Api {
   /** An administrator mails a user a reset link (never seeing or setting the password). */
   sendPasswordReset(id: string): Promise<AcceptedResponse>;
   listAudit(query: AuditQuery): Promise<AuditPage>;
+  /** The outbox: every message the service queued, newest first, and where it stands. */
+  listMail(query: MailQuery): Promise<MailPage>;
   hasStoredSession(): boolean;
   onSessionExpired(listener: () => void): () => void;
 }
@@ -140,6 +144,9 @@ export function createApi(client: ApiClient): Api {
     },
     async listAudit(query) {
       return (await http.get<AuditPage>("/api/admin/audit/", { params: cleanParams(query) })).data;
+    },
+    async listMail(query) {
+      return (await http.get<MailPage>("/api/admin/mail/", { params: cleanParams(query) })).data;
     },
     hasStoredSession: () => tokens.refresh() !== null,
     onSessionExpired: (listener) => client.onSessionExpired(listener),

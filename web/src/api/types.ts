@@ -61,3 +61,12 @@ export type UserOrdering = "date_joined" | "-date_joined" | "email" | "-email";
 export type AuditQuery = { page?: number } & Omit<NonNullable<operations["list_audit"]["parameters"]["query"]>, "page" | "page_size">;
 /** An audit action the log can be filtered by (the document also allows "", no filter). */
 export type AuditAction = Exclude<NonNullable<AuditQuery["action"]>, "">;
+
+/** GET /api/admin/mail/: one message of the outbox (its link is never shown). The document
+ * types `status` and `kind` as plain strings; `MailStatus` names the statuses it may hold. */
+export type MailMessage = Schemas["OutboxEntryResponse"];
+export type MailPage = Schemas["OutboxListResponse"];
+/** Query parameters of GET /api/admin/mail/, numbers kept as numbers (see `UserListQuery`). */
+export type MailQuery = { page?: number; page_size?: number } & Omit<NonNullable<operations["list_mail"]["parameters"]["query"]>, "page" | "page_size">;
+/** A status the outbox can be filtered by (the document also allows "", no filter). */
+export type MailStatus = Exclude<NonNullable<MailQuery["status"]>, "">;

@@ -10,6 +10,7 @@ describe("the route guards", () => {
     const nav = screen.getByRole("navigation", { name: "Main" });
     expect(within(nav).queryByRole("link", { name: "Users" })).not.toBeInTheDocument();
     expect(within(nav).queryByRole("link", { name: "Audit log" })).not.toBeInTheDocument();
+    expect(within(nav).queryByRole("link", { name: "Mail" })).not.toBeInTheDocument();
     expect(api.listUsers).not.toHaveBeenCalled();
   });
 
@@ -19,6 +20,7 @@ describe("the route guards", () => {
     const nav = await screen.findByRole("navigation", { name: "Main" });
     expect(within(nav).getByRole("link", { name: "Users" })).toHaveAttribute("href", "/admin/users");
     expect(within(nav).getByRole("link", { name: "Audit log" })).toHaveAttribute("href", "/admin/audit");
+    expect(within(nav).getByRole("link", { name: "Mail" })).toHaveAttribute("href", "/admin/mail");
   });
 
   it("sends the user to log in when the session expires", async () => {

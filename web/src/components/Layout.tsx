@@ -1,8 +1,9 @@
 /**
  * The frame around every page: a skip link, the header with navigation (a disclosure menu
- * below the `sm` breakpoint), and the main landmark. On every route change it moves focus to
- * the new page's h1, as a full page load would have reset focus to the document. A notice passed
- * in the navigation state (`NoticeState`) shows above the page.
+ * below the `sm` breakpoint, or below `lg` for an administrator, whose links need the room),
+ * and the main landmark. On every route change it moves focus to the new page's h1, as a full
+ * page load would have reset focus to the document. A notice passed in the navigation state
+ * (`NoticeState`) shows above the page.
  */
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
@@ -29,6 +30,7 @@ const accountLinks: NavItem[] = [
 const adminLinks: NavItem[] = [
   { to: "/admin/users", label: "Users" },
   { to: "/admin/audit", label: "Audit log" },
+  { to: "/admin/mail", label: "Mail" },
 ];
 
 function navClass({ isActive }: { isActive: boolean }): string {
@@ -39,7 +41,7 @@ function navClass({ isActive }: { isActive: boolean }): string {
 
 function NavLinks({ items, label }: { items: NavItem[]; label: string }) {
   return (
-    <ul aria-label={label} className="flex flex-col gap-1 sm:flex-row">
+    <ul aria-label={label} className="flex flex-col gap-1 bar:flex-row">
       {items.map((item) => (
         <li key={item.to}>
           <NavLink to={item.to} end={item.end ?? false} className={navClass}>
@@ -93,7 +95,7 @@ export function Layout() {
       >
         Skip to content
       </a>
-      <header className="border-b border-slate-200 bg-white">
+      <header className="border-b border-slate-200 bg-white" data-bar={isAdmin ? "lg" : "sm"}>
         <div className="relative mx-auto flex max-w-6xl items-center justify-between gap-4 px-4 py-3 sm:px-6">
           <NavLink to={user ? "/profile" : "/login"} className="flex items-center gap-2 rounded-md text-lg font-bold text-slate-900"
             aria-label="Users, home"
@@ -104,7 +106,7 @@ export function Layout() {
           {user && (
             <button
               type="button"
-              className="inline-flex min-h-10 items-center rounded-md px-3 text-sm font-semibold text-slate-700 ring-1 ring-inset ring-slate-300 sm:hidden"
+              className="inline-flex min-h-10 items-center rounded-md px-3 text-sm font-semibold text-slate-700 ring-1 ring-inset ring-slate-300 bar:hidden"
               aria-expanded={menuOpen}
               aria-controls={menuId}
               onClick={() => setMenuOpen((open) => !open)}
@@ -115,18 +117,18 @@ export function Layout() {
           {user && (
             <div
               id={menuId}
-              className={`${menuOpen ? "flex" : "hidden"} absolute inset-x-0 top-full z-40 flex-col gap-4 border-b border-slate-200 bg-white px-4 pb-4 shadow-md sm:static sm:flex sm:flex-1 sm:flex-row sm:items-center sm:justify-between sm:border-0 sm:p-0 sm:shadow-none`}
+              className={`${menuOpen ? "flex" : "hidden"} absolute inset-x-0 top-full z-40 flex-col gap-4 border-b border-slate-200 bg-white px-4 pb-4 shadow-md bar:static bar:flex bar:flex-1 bar:flex-row bar:items-center bar:justify-between bar:border-0 bar:p-0 bar:shadow-none`}
             >
-              <nav aria-label="Main" className="flex flex-col gap-3 sm:flex-row sm:items-center sm:gap-6">
+              <nav aria-label="Main" className="flex flex-col gap-3 bar:flex-row bar:items-center bar:gap-6">
                 <NavLinks items={accountLinks} label="Account" />
                 {isAdmin && (
-                  <div className="flex flex-col gap-1 border-t border-slate-200 pt-3 sm:flex-row sm:items-center sm:border-l sm:border-t-0 sm:pl-6 sm:pt-0">
-                    <span className="px-3 text-xs font-semibold uppercase tracking-wide text-slate-500 sm:px-0 sm:pr-2">Admin</span>
+                  <div className="flex flex-col gap-1 border-t border-slate-200 pt-3 bar:flex-row bar:items-center bar:border-l bar:border-t-0 bar:pl-6 bar:pt-0">
+                    <span className="px-3 text-xs font-semibold uppercase tracking-wide text-slate-500 bar:px-0 bar:pr-2">Admin</span>
                     <NavLinks items={adminLinks} label="Administration" />
                   </div>
                 )}
               </nav>
-              <div className="flex items-center justify-between gap-3 border-t border-slate-200 pt-3 sm:border-0 sm:pt-0">
+              <div className="flex items-center justify-between gap-3 border-t border-slate-200 pt-3 bar:border-0 bar:pt-0">
                 <span className="flex min-w-0 items-center gap-2 text-sm text-slate-700">
                   <span className="truncate" title={user.email}>
                     {user.full_name}

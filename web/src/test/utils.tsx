@@ -45,6 +45,7 @@ export function makeApi(overrides: Partial<Api> = {}): Api {
     toggleUser: unexpected("toggleUser"),
     sendPasswordReset: unexpected("sendPasswordReset"),
     listAudit: unexpected("listAudit"),
+    listMail: unexpected("listMail"),
     hasStoredSession: () => false,
     onSessionExpired: () => () => {},
     ...overrides,
