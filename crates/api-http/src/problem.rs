@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use domain::{
     AuthenticateError, ChangePasswordError, ConfirmResetError, FieldErrors, GetUserError,
     ListAuditError, ListOutboxError, ListUsersError, LogInError, LogOutError, RefreshError,
-    RequestResetError, RevokeSessionError, SendResetError, SignUpError, ToggleActivationError,
-    UnexpectedError, UpdateProfileError, UpdateUserError,
+    RevokeSessionError, SendResetError, SignUpError, ToggleActivationError, UnexpectedError,
+    UpdateProfileError, UpdateUserError,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -476,15 +476,6 @@ impl From<ListOutboxError> for Problem {
             ListOutboxError::PageSizeOutOfRange => Self::field("page_size", PAGE_SIZE_MESSAGE),
             ListOutboxError::PageNotFound => Self::not_found(INVALID_PAGE),
             ListOutboxError::Unexpected(error) => error.into(),
-        }
-    }
-}
-
-impl From<RequestResetError> for Problem {
-    fn from(error: RequestResetError) -> Self {
-        match error {
-            RequestResetError::InvalidEmail => Self::field("email", "Enter a valid email address."),
-            RequestResetError::Unexpected(error) => error.into(),
         }
     }
 }

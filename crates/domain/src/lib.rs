@@ -51,9 +51,9 @@ pub use services::{
     ChangePassword, ChangePasswordError, ConfirmReset, ConfirmResetError, DeliveryReport,
     GetUserError, ListAuditError, ListOutboxError, ListUsersError, LockoutPolicy, LogIn,
     LogInError, LogOutError, MailDelivery, OutboxListQuery, OutboxPage, Ports, ProfileUpdate,
-    RecoveryPolicy, RecoveryService, RefreshError, RequestResetError, RevokeSessionError,
-    SendResetError, SessionView, Settings, SignUp, SignUpError, SignedIn, ToggleActivationError,
-    UpdateProfileError, UpdateUserError, UserUpdate,
+    RecoveryPolicy, RecoveryService, RefreshError, RevokeSessionError, SendResetError, SessionView,
+    Settings, SignUp, SignUpError, SignedIn, ToggleActivationError, UpdateProfileError,
+    UpdateUserError, UserUpdate,
 };
 pub use session::{AccessClaims, ClientInfo, Session, TokenError, TokenPair};
 pub use throttle::{FailedLogins, ThrottleKey, client_network};

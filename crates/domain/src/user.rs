@@ -202,6 +202,12 @@ impl User {
         self
     }
 
+    pub(crate) fn with_password(mut self, hash: PasswordHash, now: OffsetDateTime) -> Self {
+        self.password_hash = hash;
+        self.updated_at = now;
+        self
+    }
+
     pub(crate) fn with_login(
         mut self,
         now: OffsetDateTime,

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::middleware;
-use domain::{ConfirmReset, Email, PlaintextPassword, RefreshSecret, RequestResetError};
+use domain::{ConfirmReset, Email, PlaintextPassword, RefreshSecret};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracing::Instrument as _;
@@ -88,15 +88,15 @@ async fn request_reset(
     Client(client): Client,
     AppJson(body): AppJson<ResetRequest>,
 ) -> Result<(StatusCode, Json<AcceptedResponse>), Problem> {
-    if Email::parse(&body.email).is_err() {
-        return Err(Problem::from(RequestResetError::InvalidEmail));
-    }
+    // Not an address is said at once: no account could have it, so it tells nothing.
+    let email =
+        Email::parse(&body.email).map_err(|error| Problem::field("email", error.to_string()))?;
     // The work (a lookup, and for an account a write) runs after the answer is sent: its
     // duration would otherwise tell which emails have accounts.
     if let Ok(permit) = Arc::clone(&state.reset_requests).try_acquire_owned() {
         let recovery = state.recovery.clone();
         let work = async move {
-            if let Err(error) = recovery.request_password_reset(&body.email, &client).await {
+            if let Err(error) = recovery.request_password_reset(&email, &client).await {
                 tracing::warn!(error = %error, "a password-reset request failed");
             }
             drop(permit);

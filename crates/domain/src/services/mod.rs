@@ -21,8 +21,7 @@ pub use auth::{
 };
 pub use recovery::{
     ConfirmReset, ConfirmResetError, DeliveryReport, ListOutboxError, MailDelivery,
-    OutboxListQuery, OutboxPage, RecoveryPolicy, RecoveryService, RequestResetError,
-    SendResetError,
+    OutboxListQuery, OutboxPage, RecoveryPolicy, RecoveryService, SendResetError,
 };
 
 use crate::{

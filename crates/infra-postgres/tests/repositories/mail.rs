@@ -6,8 +6,9 @@ use crate::support::{TestDb, email, event, hash, insert, insert_with_session, mi
 use domain::ports::{OneTimeTokens, Outbox, SessionRepository, UserRepository};
 use domain::{
     AuditAction, FullName, IssueLimit, Mail, MailKind, MailStatus, OneTimeToken, OutboxQuery,
-    PasswordHash, RefreshSecret, SecretHash, Session, TokenPurpose, User,
+    OutboxSlice, PasswordHash, RefreshSecret, SecretHash, Session, TokenPurpose, User,
 };
+use infra_postgres::SqlOutbox;
 use std::collections::HashSet;
 use std::sync::Arc;
 use time::Duration;
@@ -22,6 +23,18 @@ on_both_backends!(
     two_claimers_at_once_never_take_the_same_message,
     a_message_is_due_again_after_a_retry_and_forgets_its_secret_when_done,
 );
+
+/// The outbox's entries with `status` (any, for `None`), ten from `offset`.
+async fn listed(outbox: &SqlOutbox, status: Option<MailStatus>, offset: u64) -> OutboxSlice {
+    outbox
+        .list(&OutboxQuery {
+            status,
+            offset,
+            limit: 10,
+        })
+        .await
+        .unwrap()
+}
 
 fn reset_token(user: &User, secret: &str) -> OneTimeToken {
     OneTimeToken::issue(
@@ -390,16 +403,9 @@ async fn a_message_is_due_again_after_a_retry_and_forgets_its_secret_when_done(d
         .scalar_count("SELECT COUNT(*) FROM outbox WHERE token IS NOT NULL")
         .await;
     assert_eq!(secrets, 0);
-    let listed = outbox
-        .list(&OutboxQuery {
-            status: Some(MailStatus::Sent),
-            offset: 0,
-            limit: 10,
-        })
-        .await
-        .unwrap();
-    assert_eq!(listed.total, 1);
-    let entry = &listed.entries[0];
+    let sent = listed(&outbox, Some(MailStatus::Sent), 0).await;
+    assert_eq!(sent.total, 1);
+    let entry = &sent.entries[0];
     assert_eq!((entry.id, entry.attempts), (id, 2));
     assert_eq!(entry.last_error, None, "a delivered message keeps no error");
     assert_eq!(entry.finished_at, Some(retry_at));
@@ -415,28 +421,14 @@ async fn a_message_is_due_again_after_a_retry_and_forgets_its_secret_when_done(d
         .scalar_count("SELECT COUNT(*) FROM outbox WHERE token IS NOT NULL")
         .await;
     assert_eq!(secrets, 0, "a message given up on forgets its link too");
-    let failed = outbox
-        .list(&OutboxQuery {
-            status: Some(MailStatus::Failed),
-            offset: 0,
-            limit: 10,
-        })
-        .await
-        .unwrap();
+    let failed = listed(&outbox, Some(MailStatus::Failed), 0).await;
     assert_eq!(failed.total, 1);
     assert_eq!(failed.entries[0].status, MailStatus::Failed);
     assert_eq!(
         failed.entries[0].last_error.as_deref(),
         Some("550 no such mailbox")
     );
-    let every = outbox
-        .list(&OutboxQuery {
-            status: None,
-            offset: 1,
-            limit: 10,
-        })
-        .await
-        .unwrap();
+    let every = listed(&outbox, None, 1).await;
     assert_eq!(every.total, 2);
     assert_eq!(
         every.entries.len(),
@@ -473,14 +465,7 @@ async fn finished_messages_and_expired_links_are_forgotten_after_their_time(data
     assert_eq!(outbox.forget_finished(finished).await.unwrap(), 0);
     let later = finished + Duration::seconds(1);
     assert_eq!(outbox.forget_finished(later).await.unwrap(), 2);
-    let left = outbox
-        .list(&OutboxQuery {
-            status: None,
-            offset: 0,
-            limit: 10,
-        })
-        .await
-        .unwrap();
+    let left = listed(&outbox, None, 0).await;
     assert_eq!(left.total, 1);
     assert_eq!(left.entries[0].status, MailStatus::Pending);
 

@@ -13,40 +13,36 @@ fn assert_token_absent(error: &MailError) {
     assert!(!message.contains(TOKEN), "{message}");
 }
 
-#[tokio::test]
-async fn a_deferred_recipient_is_a_transient_failure() {
+/// What sending a reset mail to `to` through a fresh sink fails with; the sink must have kept
+/// nothing.
+async fn refusal_for(to: &str) -> MailError {
     let sink = Sink::start();
-
     let error = sink
         .mailer()
-        .send(&reset_mail("deferred.ada@example.com", "Ada", TOKEN))
+        .send(&reset_mail(to, "Ada", TOKEN))
         .await
         .unwrap_err();
+    assert_token_absent(&error);
+    assert!(sink.messages().is_empty());
+    error
+}
 
+#[tokio::test]
+async fn a_deferred_recipient_is_a_transient_failure() {
+    let error = refusal_for("deferred.ada@example.com").await;
     assert!(
         matches!(&error, MailError::Transient(reason) if reason.contains("451")),
         "{error:?}"
     );
-    assert_token_absent(&error);
-    assert!(sink.messages().is_empty());
 }
 
 #[tokio::test]
 async fn a_rejected_recipient_is_a_rejected_failure() {
-    let sink = Sink::start();
-
-    let error = sink
-        .mailer()
-        .send(&reset_mail("rejectme@example.com", "Ada", TOKEN))
-        .await
-        .unwrap_err();
-
+    let error = refusal_for("rejectme@example.com").await;
     assert!(
         matches!(&error, MailError::Rejected(reason) if reason.contains("550")),
         "{error:?}"
     );
-    assert_token_absent(&error);
-    assert!(sink.messages().is_empty());
 }
 
 #[tokio::test]
