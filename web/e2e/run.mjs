@@ -501,6 +501,11 @@ test("an admin sends a user a password reset link, and sees it sent in the outbo
   await sentRow.getByText("Sent", { exact: true }).waitFor();
   await sentRow.getByText("Password reset", { exact: true }).filter({ visible: true }).waitFor();
   await sentRow.getByText("Delivered", { exact: true }).filter({ visible: true }).waitFor();
+  // The list the filter replaced may still be on screen for a moment: wait for the refused
+  // message's row to go, and fail if it stays.
+  await rowFor(REJECTED.email)
+    .waitFor({ state: "detached", timeout: 10_000 })
+    .catch(() => assert.fail("the sent filter lists a refused message"));
   assert.equal(await rowFor(REJECTED.email).count(), 0, "the sent filter lists a refused message");
 
   // The filter is one radio group: the arrow keys move along it.
